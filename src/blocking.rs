@@ -1,0 +1,262 @@
+//! A small blocking driver over any `Read + Write` stream (a `TcpStream`, usually): one
+//! thread, one connection, no runtime. For scripts, tests and simple tools; servers that
+//! hold many connections want the event loop.
+//!
+//! ```no_run
+//! use rfc6455::blocking::WebSocket;
+//! use rfc6455::Event;
+//!
+//! let (mut socket, _response) = WebSocket::connect("ws://127.0.0.1:9001/")?;
+//! socket.send_text("hello")?;
+//! if let Event::Text(reply) = socket.read()? {
+//!     println!("{reply}");
+//! }
+//! socket.close(rfc6455::CloseCode::NORMAL, "bye")?;
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::handshake::{
+    Accept, ClientHandshake, ClientRequest, Incoming, Response, ServerHandshake, Url,
+};
+use crate::{CloseCode, Config, Connection, Error, Event, HandshakeError, State};
+
+const READ_CHUNK: usize = 32 * 1024;
+
+/// A WebSocket over a blocking stream.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    connection: Connection,
+    buffer: Box<[u8]>,
+}
+
+impl WebSocket<TcpStream> {
+    /// Connects to a `ws://` URL with the default [`Config`] (TLS is not supported here).
+    pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+        let url = Url::parse(url)?;
+        Self::connect_with(&url, &ClientRequest::from_url(&url), &Config::default())
+    }
+
+    /// Connects to `url` with a custom request (subprotocols, headers) and limits.
+    pub fn connect_with(
+        url: &Url,
+        request: &ClientRequest,
+        config: &Config,
+    ) -> Result<(WebSocket<TcpStream>, Response), Error> {
+        if url.is_secure() {
+            return Err(
+                HandshakeError::InvalidUrl("wss:// needs TLS, which this driver lacks").into(),
+            );
+        }
+        let stream = TcpStream::connect(url.authority())?;
+        stream.set_nodelay(true)?;
+        WebSocket::client(stream, request, config)
+    }
+
+    /// Closes the TCP connection the way RFC 6455 section 7.1.1 asks: write what is
+    /// pending; a server then shuts down its direction first, a client waits for the
+    /// server to; both read until the peer's side is closed (at most `linger`) so that
+    /// our last frames are not destroyed by a reset.
+    pub fn shutdown(mut self, linger: Duration) -> Result<(), Error> {
+        self.flush()?;
+        if self.connection.role() == crate::Role::Server {
+            self.stream.shutdown(Shutdown::Write)?;
+        }
+        let deadline = Instant::now() + linger;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.stream.set_read_timeout(Some(left))?;
+            match self.stream.read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        // For a server this is already done; for a client it ends the connection.
+        let _ = self.stream.shutdown(Shutdown::Both);
+        Ok(())
+    }
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Reads an upgrade request from `stream` and accepts it (no subprotocol). A request
+    /// that is not a valid upgrade is answered with its rejection response (400, 426...,
+    /// or 426 for a plain HTTP request) and returned as an error.
+    pub fn accept(stream: S, config: &Config) -> Result<WebSocket<S>, Error> {
+        Self::accept_with(stream, config, |_| Ok(Accept::new()))
+    }
+
+    /// Like [`accept`](Self::accept), letting `decide` choose what to answer: an [`Accept`]
+    /// (subprotocol, headers), or an error whose rejection response is sent.
+    pub fn accept_with(
+        mut stream: S,
+        config: &Config,
+        decide: impl FnOnce(&crate::handshake::UpgradeRequest) -> Result<Accept, Error>,
+    ) -> Result<WebSocket<S>, Error> {
+        let mut buffer = vec![0u8; READ_CHUNK].into_boxed_slice();
+        let mut handshake = ServerHandshake::new(config);
+        let incoming = loop {
+            let n = read_some(&mut stream, &mut buffer)?;
+            match handshake.receive(buffer.get(..n).unwrap_or_default()) {
+                Ok(None) => {}
+                Ok(Some(incoming)) => break incoming,
+                Err(error) => return Err(reject(&mut stream, error)),
+            }
+        };
+        let upgrade = match incoming {
+            Incoming::Upgrade(upgrade) => upgrade,
+            Incoming::Http(_) => {
+                let error = Error::from(HandshakeError::UpgradeNotWebSocket);
+                return Err(reject(&mut stream, error));
+            }
+        };
+        let accepted = match decide(&upgrade).and_then(|accept| upgrade.accept(&accept, config)) {
+            Ok(accepted) => accepted,
+            Err(error) => return Err(reject(&mut stream, error)),
+        };
+        stream.write_all(&accepted.response)?;
+        stream.flush()?;
+        Ok(WebSocket {
+            stream,
+            connection: accepted.connection,
+            buffer,
+        })
+    }
+
+    /// Performs the client handshake over `stream`.
+    pub fn client(
+        mut stream: S,
+        request: &ClientRequest,
+        config: &Config,
+    ) -> Result<(WebSocket<S>, Response), Error> {
+        let mut handshake = ClientHandshake::new(request, config)?;
+        stream.write_all(handshake.request())?;
+        stream.flush()?;
+        let mut buffer = vec![0u8; READ_CHUNK].into_boxed_slice();
+        loop {
+            let n = read_some(&mut stream, &mut buffer)?;
+            if let Some(connected) = handshake.receive(buffer.get(..n).unwrap_or_default())? {
+                let socket = WebSocket {
+                    stream,
+                    connection: connected.connection,
+                    buffer,
+                };
+                return Ok((socket, connected.response));
+            }
+        }
+    }
+
+    /// Blocks until the next event. Pongs and close replies are written before it returns.
+    ///
+    /// A protocol error is returned after its close frame was written. Once the close
+    /// handshake is over (an [`Event::Close`] was returned), this returns [`Error::Closed`].
+    pub fn read(&mut self) -> Result<Event, Error> {
+        loop {
+            let event = self.connection.poll_event();
+            self.flush()?;
+            if let Some(event) = event? {
+                return Ok(event);
+            }
+            if self.connection.is_closed() {
+                return Err(Error::Closed);
+            }
+            let n = read_some(&mut self.stream, &mut self.buffer)?;
+            self.connection
+                .receive(self.buffer.get(..n).unwrap_or_default());
+        }
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.connection.send_text(text)?;
+        self.flush()
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.connection.send_binary(data)?;
+        self.flush()
+    }
+
+    /// Sends a ping.
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.connection.send_ping(payload)?;
+        self.flush()
+    }
+
+    /// Sends a close frame and reads (discarding messages) until the peer's close frame
+    /// arrives or the stream ends.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.connection.state() == State::Open {
+            self.connection.close(code, reason)?;
+        }
+        loop {
+            match self.read() {
+                Ok(Event::Close(_)) | Err(Error::Closed) => return Ok(()),
+                Ok(_) => {}
+                Err(Error::Io(e)) if e.kind() == ErrorKind::UnexpectedEof => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes everything the connection has queued.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        while !self.connection.pending_output().is_empty() {
+            let n = self.stream.write(self.connection.pending_output())?;
+            if n == 0 {
+                return Err(std::io::Error::from(ErrorKind::WriteZero).into());
+            }
+            self.connection.advance_output(n);
+        }
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// The protocol state machine.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// The protocol state machine, to queue several frames before one [`flush`](Self::flush).
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
+
+    /// The underlying stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+}
+
+/// Reads at least one byte; the end of the stream is an `UnexpectedEof` error.
+fn read_some<S: Read>(stream: &mut S, buffer: &mut [u8]) -> Result<usize, Error> {
+    loop {
+        match stream.read(buffer) {
+            Ok(0) => return Err(std::io::Error::from(ErrorKind::UnexpectedEof).into()),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Writes the rejection response for a refused handshake (if it has one) and returns the
+/// error.
+fn reject<S: Write>(stream: &mut S, error: Error) -> Error {
+    let response = error.rejection_response().unwrap_or_else(|| {
+        crate::handshake::response::simple_response(400, &[], &error.to_string())
+    });
+    // The handshake failed already; a failed write of the refusal changes nothing.
+    let _ = stream.write_all(&response).and_then(|()| stream.flush());
+    error
+}

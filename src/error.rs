@@ -1,0 +1,343 @@
+//! The crate's one error type, [`Error`], and its precise inner kinds.
+//!
+//! Every failure is data: a protocol violation says which rule was broken and which close
+//! code the connection sent ([`Error::close_code`]); a refused handshake says which HTTP
+//! status the peer gets and hands out the ready-to-send response
+//! ([`Error::rejection_response`]).
+
+use crate::protocol::CloseCode;
+
+/// Everything that can go wrong in this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer broke a rule of RFC 6455; the connection was failed with a close frame.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// An opening handshake was malformed or refused.
+    #[error("handshake error: {0}")]
+    Handshake(#[from] HandshakeError),
+    /// A configured limit was crossed.
+    #[error("capacity error: {0}")]
+    Capacity(#[from] CapacityError),
+    /// The caller asked for something the API cannot do (see [`UsageError`]).
+    #[error("invalid use: {0}")]
+    Usage(#[from] UsageError),
+    /// The connection is closed: the close handshake is over, or the connection failed.
+    #[error("the connection is closed")]
+    Closed,
+    /// An I/O error from the socket (only the drivers outside the core produce it), or
+    /// from the operating system's random source.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The close code sent to the peer when this error failed a connection, if it did.
+    ///
+    /// ```
+    /// use rfc6455::{CloseCode, Error, ProtocolError};
+    /// let error = Error::from(ProtocolError::InvalidUtf8);
+    /// assert_eq!(error.close_code(), Some(CloseCode::INVALID_PAYLOAD));
+    /// ```
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            Error::Protocol(e) => Some(e.close_code()),
+            Error::Capacity(e) => e.close_code(),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status a refused handshake answers with (400, 405, 426, 431, 505...).
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::Handshake(e) => e.http_status(),
+            Error::Capacity(e) => e.http_status(),
+            _ => None,
+        }
+    }
+
+    /// The complete HTTP response to send when this error refused a handshake, or `None`
+    /// when the error is not a refusal a server answers (for example on the client side).
+    ///
+    /// ```
+    /// use rfc6455::handshake::ServerHandshake;
+    /// use rfc6455::Config;
+    ///
+    /// let mut handshake = ServerHandshake::new(&Config::default());
+    /// let head = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    ///              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+    /// let error = handshake.receive(head).unwrap_err();
+    /// let response = error.rejection_response().unwrap();
+    /// assert!(response.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+    /// assert!(response.windows(25).any(|w| w == b"Sec-WebSocket-Version: 13"));
+    /// ```
+    pub fn rejection_response(&self) -> Option<Vec<u8>> {
+        let status = self.http_status()?;
+        let extra: &[(&str, &str)] = match status {
+            426 => &[("Sec-WebSocket-Version", "13")],
+            405 => &[("Allow", "GET")],
+            _ => &[],
+        };
+        Some(crate::handshake::response::simple_response(
+            status,
+            extra,
+            &self.to_string(),
+        ))
+    }
+}
+
+/// A violation of RFC 6455 by the peer. Each kind maps to one close code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The opcode is one RFC 6455 reserves (3-7, 0xB-0xF).
+    #[error("reserved opcode {0:#x}")]
+    ReservedOpcode(u8),
+    /// RSV1, RSV2 or RSV3 is set but no negotiated extension claims it.
+    #[error("reserved bits {0:#05b} set without an extension that claims them")]
+    ReservedBits(u8),
+    /// A control frame (close, ping, pong) arrived without FIN.
+    #[error("fragmented control frame")]
+    FragmentedControlFrame,
+    /// A control frame carried more than 125 bytes.
+    #[error("control frame payload of {0} bytes (at most 125 are allowed)")]
+    ControlFrameTooLong(u64),
+    /// The 64-bit payload length had its most significant bit set.
+    #[error("payload length with the most significant bit set")]
+    LengthMsbSet,
+    /// A server received a frame the client did not mask.
+    #[error("unmasked frame from a client")]
+    UnmaskedFrame,
+    /// A client received a masked frame from the server.
+    #[error("masked frame from a server")]
+    MaskedFrame,
+    /// A continuation frame arrived with no fragmented message in progress.
+    #[error("continuation frame without a message to continue")]
+    UnexpectedContinuation,
+    /// A new text or binary frame arrived while a fragmented message was unfinished.
+    #[error("new data frame before the fragmented message was finished")]
+    ExpectedContinuation,
+    /// A text message (or a close reason) was not valid UTF-8.
+    #[error("invalid UTF-8 in a text message or close reason")]
+    InvalidUtf8,
+    /// A close frame carried a one-byte payload (a code needs two).
+    #[error("close frame with a one-byte payload")]
+    ClosePayloadTooShort,
+    /// A close frame carried a code that must not appear on the wire.
+    #[error("invalid close code {0}")]
+    InvalidCloseCode(u16),
+}
+
+impl ProtocolError {
+    /// The close code this violation is answered with: 1007 for invalid UTF-8, else 1002.
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            _ => CloseCode::PROTOCOL_ERROR,
+        }
+    }
+}
+
+/// A configured limit was crossed (see [`Config`](crate::Config)).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CapacityError {
+    /// The HTTP head is longer than `max_head_bytes`.
+    #[error("HTTP head longer than {limit} bytes")]
+    HeadTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The HTTP head has more than `max_headers` header fields.
+    #[error("more than {limit} header fields")]
+    TooManyHeaders {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A line of the HTTP head is longer than `max_line_bytes`.
+    #[error("HTTP head line longer than {limit} bytes")]
+    LineTooLong {
+        /// The configured limit.
+        limit: usize,
+        /// True for the request or status line, false for a header line.
+        start_line: bool,
+    },
+    /// A frame announced a payload longer than `max_frame_size`.
+    #[error("frame payload of {size} bytes exceeds the limit of {limit}")]
+    FrameTooLarge {
+        /// The announced payload length.
+        size: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A message would grow past `max_message_size`.
+    #[error("message of at least {size} bytes exceeds the limit of {limit}")]
+    MessageTooLarge {
+        /// The size the message would reach.
+        size: u64,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A message arrived in more than `max_fragments` frames.
+    #[error("message in more than {limit} fragments")]
+    TooManyFragments {
+        /// The configured limit.
+        limit: usize,
+    },
+}
+
+impl CapacityError {
+    /// The close code when this limit failed an open connection (1009), if it applies.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        match self {
+            CapacityError::FrameTooLarge { .. }
+            | CapacityError::MessageTooLarge { .. }
+            | CapacityError::TooManyFragments { .. } => Some(CloseCode::MESSAGE_TOO_BIG),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status when this limit refused a handshake, if it applies.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            CapacityError::LineTooLong {
+                start_line: true, ..
+            } => Some(414),
+            CapacityError::HeadTooLarge { .. }
+            | CapacityError::TooManyHeaders { .. }
+            | CapacityError::LineTooLong { .. } => Some(431),
+            _ => None,
+        }
+    }
+}
+
+/// A malformed HTTP head, an invalid upgrade request, or an unacceptable upgrade response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The request line is not `METHOD SP request-target SP HTTP-version`.
+    #[error("malformed request line")]
+    MalformedRequestLine,
+    /// The status line is not `HTTP-version SP 3DIGIT SP reason`.
+    #[error("malformed status line")]
+    MalformedStatusLine,
+    /// The HTTP version is neither HTTP/1.0 nor HTTP/1.1.
+    #[error("unsupported HTTP version")]
+    UnsupportedHttpVersion,
+    /// A header line has no colon, an invalid name, or white space before the colon.
+    #[error("malformed header line")]
+    MalformedHeader,
+    /// A header value holds a control character (NUL, bare CR, ...).
+    #[error("control character in a header value")]
+    InvalidHeaderValue,
+    /// A header line starts with white space (obsolete line folding), which we refuse.
+    #[error("obsolete line folding")]
+    ObsoleteLineFolding,
+    /// A CR that does not end a line.
+    #[error("bare carriage return in the head")]
+    BareCarriageReturn,
+    /// An upgrade request whose method is not GET.
+    #[error("the upgrade method must be GET")]
+    MethodNotGet,
+    /// An upgrade request over HTTP/1.0.
+    #[error("a WebSocket upgrade needs HTTP/1.1")]
+    Http10Upgrade,
+    /// A header the handshake requires is absent.
+    #[error("missing header {0}")]
+    MissingHeader(&'static str),
+    /// A header that must appear once appears several times.
+    #[error("duplicate header {0}")]
+    DuplicateHeader(&'static str),
+    /// `Connection` does not list the `upgrade` token.
+    #[error("Connection header does not contain \"upgrade\"")]
+    ConnectionNotUpgrade,
+    /// `Upgrade` does not list the `websocket` token.
+    #[error("Upgrade header does not contain \"websocket\"")]
+    UpgradeNotWebSocket,
+    /// `Sec-WebSocket-Version` is not 13.
+    #[error("unsupported Sec-WebSocket-Version (only 13 is supported)")]
+    UnsupportedVersion,
+    /// `Sec-WebSocket-Key` does not decode to 16 bytes of base64.
+    #[error("Sec-WebSocket-Key is not 16 bytes of base64")]
+    InvalidKey,
+    /// A `Sec-WebSocket-Protocol` or `Sec-WebSocket-Extensions` value does not parse.
+    #[error("malformed {0} header")]
+    MalformedHeaderValue(&'static str),
+    /// The response status is not 101.
+    #[error("the server answered with status {0} instead of 101")]
+    UnexpectedStatus(u16),
+    /// `Sec-WebSocket-Accept` does not match the key we sent.
+    #[error("Sec-WebSocket-Accept does not match the key")]
+    AcceptMismatch,
+    /// The server chose a subprotocol the client did not offer (or the client offered
+    /// none), or a server tried to accept one the client did not offer.
+    #[error("subprotocol {0:?} was not offered")]
+    ProtocolNotOffered(String),
+    /// The server accepted an extension the client did not offer.
+    #[error("extension {0:?} was not offered")]
+    ExtensionNotOffered(String),
+    /// A value supplied by the caller holds CR, LF, NUL or another character that cannot
+    /// appear in that place of an HTTP head (header injection).
+    #[error("invalid character in {0}")]
+    InvalidInput(&'static str),
+    /// A `ws://` URL could not be parsed.
+    #[error("invalid WebSocket URL: {0}")]
+    InvalidUrl(&'static str),
+}
+
+impl HandshakeError {
+    /// The HTTP status a server refuses this request with, if this is a server-side error.
+    pub fn http_status(&self) -> Option<u16> {
+        use HandshakeError::*;
+        match self {
+            MalformedRequestLine
+            | MalformedHeader
+            | InvalidHeaderValue
+            | ObsoleteLineFolding
+            | BareCarriageReturn
+            | Http10Upgrade
+            | MissingHeader(_)
+            | DuplicateHeader(_)
+            | ConnectionNotUpgrade
+            | UpgradeNotWebSocket
+            | InvalidKey
+            | MalformedHeaderValue(_) => Some(400),
+            MethodNotGet => Some(405),
+            UnsupportedVersion => Some(426),
+            UnsupportedHttpVersion => Some(505),
+            MalformedStatusLine
+            | UnexpectedStatus(_)
+            | AcceptMismatch
+            | ProtocolNotOffered(_)
+            | ExtensionNotOffered(_)
+            | InvalidInput(_)
+            | InvalidUrl(_) => None,
+        }
+    }
+}
+
+/// A call the API refuses because of the connection's state or the arguments.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UsageError {
+    /// A send after our close frame was queued or the connection failed.
+    #[error("the connection is closing or closed: nothing more can be sent")]
+    SendAfterClose,
+    /// A control frame payload (ping, pong, close code and reason) over 125 bytes.
+    #[error("control frame payload of {0} bytes (at most 125 are allowed)")]
+    ControlPayloadTooLong(usize),
+    /// A close code that must not be sent (1005, 1006, 1015, or outside the valid ranges).
+    #[error("close code {0} cannot be sent")]
+    InvalidCloseCode(u16),
+    /// A whole message was sent while a fragmented one is unfinished, or a fragment of
+    /// another kind was sent in the middle of one.
+    #[error("a fragmented message is in progress")]
+    FragmentedMessageInProgress,
+    /// Text fragments that do not form valid UTF-8.
+    #[error("text fragments are not valid UTF-8")]
+    InvalidUtf8,
+    /// A pre-encoded frame was handed to a client connection, whose frames must be masked.
+    #[error("pre-encoded frames can only be sent by a server")]
+    EncodedFrameOnClient,
+}

@@ -1,0 +1,295 @@
+//! The values of the handshake's list headers: `Connection` and `Upgrade` token lists,
+//! `Sec-WebSocket-Protocol` and `Sec-WebSocket-Extensions` (tokens, parameters, quoted
+//! strings).
+//!
+//! Every parser here walks its input once, left to right, with no backtracking: time is
+//! linear in the header's length whatever it holds (no ReDoS-style blowup).
+
+use super::head::is_token_byte;
+
+/// The non-empty elements of a comma-separated list (`#element` in RFC 9110), trimmed.
+pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(|item| item.trim_ascii())
+        .filter(|item| !item.is_empty())
+}
+
+/// True if any value's list holds `token` (ASCII case-insensitive).
+pub(crate) fn lists_contain<'a>(mut values: impl Iterator<Item = &'a [u8]>, token: &str) -> bool {
+    values.any(|value| list_items(value).any(|item| item.eq_ignore_ascii_case(token.as_bytes())))
+}
+
+/// The subprotocols of `Sec-WebSocket-Protocol` values, in order; `None` if one of them is
+/// not a token.
+pub(crate) fn parse_protocols<'a>(values: impl Iterator<Item = &'a [u8]>) -> Option<Vec<String>> {
+    let mut protocols = Vec::new();
+    for value in values {
+        for item in list_items(value) {
+            if !item.iter().all(|&b| is_token_byte(b)) {
+                return None;
+            }
+            protocols.push(String::from_utf8_lossy(item).into_owned());
+        }
+    }
+    Some(protocols)
+}
+
+/// One extension of `Sec-WebSocket-Extensions`: a name and its parameters.
+///
+/// ```
+/// use rfc6455::handshake::Extension;
+/// let offer = Extension::new("permessage-deflate")
+///     .with_param("client_max_window_bits", None)
+///     .with_param("server_max_window_bits", Some("10"));
+/// assert_eq!(
+///     offer.to_string(),
+///     "permessage-deflate; client_max_window_bits; server_max_window_bits=10"
+/// );
+/// assert_eq!(offer.param("server_max_window_bits"), Some(Some("10")));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    /// The extension's name (a token), such as `permessage-deflate`.
+    pub name: String,
+    /// Its parameters in order: a name, and a value if one was given (quotes removed).
+    pub params: Vec<(String, Option<String>)>,
+}
+
+impl Extension {
+    /// An extension with no parameters.
+    pub fn new(name: impl Into<String>) -> Extension {
+        Extension {
+            name: name.into(),
+            params: Vec::new(),
+        }
+    }
+
+    /// This extension with one more parameter.
+    pub fn with_param(mut self, name: impl Into<String>, value: Option<&str>) -> Extension {
+        self.params.push((name.into(), value.map(str::to_owned)));
+        self
+    }
+
+    /// `Some(value)` if the parameter is present (`Some(None)` when it has no value).
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        self.params
+            .iter()
+            .find(|(param, _)| param.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_deref())
+    }
+
+    /// True if the name and every parameter are tokens, so it can be written as is.
+    pub(crate) fn is_valid(&self) -> bool {
+        let token = |s: &str| !s.is_empty() && s.bytes().all(is_token_byte);
+        token(&self.name)
+            && self
+                .params
+                .iter()
+                .all(|(name, value)| token(name) && value.as_deref().is_none_or(token))
+    }
+}
+
+impl std::fmt::Display for Extension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)?;
+        for (name, value) in &self.params {
+            match value {
+                Some(value) => write!(f, "; {name}={value}")?,
+                None => write!(f, "; {name}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `Sec-WebSocket-Extensions` values (RFC 6455 section 9.1); `None` if malformed.
+pub(crate) fn parse_extensions<'a>(
+    values: impl Iterator<Item = &'a [u8]>,
+) -> Option<Vec<Extension>> {
+    let mut extensions = Vec::new();
+    for value in values {
+        let mut cursor = Cursor {
+            bytes: value,
+            pos: 0,
+        };
+        loop {
+            cursor.skip_spaces();
+            if cursor.eat(b',') {
+                continue; // empty list element
+            }
+            if cursor.at_end() {
+                break;
+            }
+            let mut extension = Extension::new(cursor.token()?);
+            loop {
+                cursor.skip_spaces();
+                if !cursor.eat(b';') {
+                    break;
+                }
+                cursor.skip_spaces();
+                let name = cursor.token()?;
+                cursor.skip_spaces();
+                let value = if cursor.eat(b'=') {
+                    cursor.skip_spaces();
+                    Some(cursor.token_or_quoted()?)
+                } else {
+                    None
+                };
+                extension.params.push((name, value));
+            }
+            cursor.skip_spaces();
+            if !cursor.at_end() && !cursor.eat(b',') {
+                return None;
+            }
+            extensions.push(extension);
+        }
+    }
+    Some(extensions)
+}
+
+/// A position in a header value.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        let found = self.peek() == Some(byte);
+        if found {
+            self.pos += 1;
+        }
+        found
+    }
+
+    fn skip_spaces(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    fn token(&mut self) -> Option<String> {
+        let start = self.pos;
+        while self.peek().is_some_and(is_token_byte) {
+            self.pos += 1;
+        }
+        let token = self.bytes.get(start..self.pos)?;
+        (!token.is_empty()).then(|| String::from_utf8_lossy(token).into_owned())
+    }
+
+    /// A token, or a quoted string whose unescaped content is a token (RFC 6455 9.1).
+    fn token_or_quoted(&mut self) -> Option<String> {
+        if !self.eat(b'"') {
+            return self.token();
+        }
+        let mut content = Vec::new();
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    break;
+                }
+                b'\\' => {
+                    self.pos += 1;
+                    content.push(self.peek()?);
+                    self.pos += 1;
+                }
+                byte => {
+                    content.push(byte);
+                    self.pos += 1;
+                }
+            }
+        }
+        let is_token = !content.is_empty() && content.iter().all(|&b| is_token_byte(b));
+        is_token.then(|| String::from_utf8_lossy(&content).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extensions(value: &str) -> Option<Vec<Extension>> {
+        parse_extensions(std::iter::once(value.as_bytes()))
+    }
+
+    #[test]
+    fn token_lists_are_case_insensitive_and_comma_separated() {
+        let values = [&b"keep-alive, Upgrade"[..]];
+        assert!(lists_contain(values.iter().copied(), "upgrade"));
+        let values = [&b"keep-alive"[..], &b" ,UPGRADE ,"[..]];
+        assert!(lists_contain(values.iter().copied(), "upgrade"));
+        let values = [&b"upgrade-insecure"[..]];
+        assert!(!lists_contain(values.iter().copied(), "upgrade"));
+    }
+
+    #[test]
+    fn parses_protocol_lists() {
+        let values = [&b"chat, superchat"[..], &b"v2.json"[..]];
+        assert_eq!(
+            parse_protocols(values.iter().copied()).unwrap(),
+            ["chat", "superchat", "v2.json"]
+        );
+        let values = [&b"chat, super chat"[..]];
+        assert_eq!(parse_protocols(values.iter().copied()), None);
+    }
+
+    #[test]
+    fn parses_extension_offers() {
+        let parsed = extensions(
+            "permessage-deflate; client_max_window_bits; server_max_window_bits=\"10\", \
+             permessage-deflate ,x-webkit-deflate-frame",
+        )
+        .unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[0].name, "permessage-deflate");
+        assert_eq!(parsed[0].param("client_max_window_bits"), Some(None));
+        assert_eq!(parsed[0].param("server_max_window_bits"), Some(Some("10")));
+        assert_eq!(parsed[1], Extension::new("permessage-deflate"));
+        assert_eq!(parsed[2].name, "x-webkit-deflate-frame");
+        assert_eq!(extensions("").unwrap(), []);
+        assert_eq!(extensions(" , ,").unwrap(), []);
+    }
+
+    #[test]
+    fn refuses_malformed_extensions() {
+        for bad in [
+            "a;",
+            "a; =1",
+            "a; b=",
+            "a; b=\"unterminated",
+            "a; b=\"not a token\"",
+            "a; b=\"\"",
+            "a b",
+            ";a",
+            "a; b=c d",
+            "a; b=\"\\",
+        ] {
+            assert_eq!(extensions(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            extensions("a; b=\"c\\d\"").unwrap()[0].param("b"),
+            Some(Some("cd"))
+        );
+    }
+
+    #[test]
+    fn display_round_trips() {
+        let offer = Extension::new("permessage-deflate")
+            .with_param("client_no_context_takeover", None)
+            .with_param("server_max_window_bits", Some("12"));
+        assert!(offer.is_valid());
+        assert_eq!(extensions(&offer.to_string()).unwrap(), [offer]);
+        assert!(!Extension::new("bad\r\nname").is_valid());
+        assert!(!Extension::new("a").with_param("b", Some("c\n")).is_valid());
+    }
+}

@@ -1,0 +1,56 @@
+//! # rfc6455
+//!
+//! A WebSocket (RFC 6455) implementation in three layers:
+//!
+//! 1. **The sans-IO core** (always built, no sockets, threads or clock): the opening
+//!    [`handshake`], the [`frame`] codec, and the [`Connection`] state machine. Link it with
+//!    `default-features = false` into any runtime.
+//! 2. **The runtime** and 3. **the event API** (feature `server`, on by default).
+//!
+//! ## The sans-IO core
+//!
+//! Feed bytes in, take events out, queue sends, write what the connection hands you:
+//!
+//! ```
+//! use rfc6455::handshake::{Accept, Incoming, ServerHandshake};
+//! use rfc6455::{Config, Event};
+//!
+//! let config = Config::default();
+//! let mut handshake = ServerHandshake::new(&config);
+//! let request = b"GET /echo HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+//!     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//!     Sec-WebSocket-Version: 13\r\n\r\n";
+//! let Some(Incoming::Upgrade(upgrade)) = handshake.receive(request)? else { unreachable!() };
+//! let accepted = upgrade.accept(&Accept::new(), &config)?;
+//! // write accepted.response to the socket, then:
+//! let mut connection = accepted.connection;
+//! connection.receive(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]); // masked "hi"
+//! while let Some(event) = connection.poll_event()? {
+//!     if let Event::Text(text) = event {
+//!         connection.send_text(&text)?; // echo
+//!     }
+//! }
+//! assert_eq!(connection.pending_output(), &[0x81, 0x02, b'h', b'i']);
+//! # Ok::<(), rfc6455::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod config;
+mod error;
+pub mod frame;
+pub mod handshake;
+pub mod protocol;
+mod random;
+
+#[cfg(feature = "blocking")]
+pub mod blocking;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "blocking"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+pub use config::Config;
+pub use error::{CapacityError, Error, HandshakeError, ProtocolError, UsageError};
+pub use protocol::{CloseCode, CloseFrame, Connection, Event, MessageKind, Role, State, Text};
