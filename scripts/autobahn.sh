@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs the Autobahn testsuite against our server (`echo` example, wstest fuzzingclient) and
+# our client (`autobahn_client` example, wstest fuzzingserver), then judges
+# reports/*/index.json: any case that is not OK or INFORMATIONAL fails the run.
+#
+# usage: scripts/autobahn.sh [--side server|client|both] [--cases '1.*,2.*'] [--exclude '12.*,13.*']
+#                            [--server-example echo] [--features f1,f2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+side=both
+cases='*'
+exclude='12.*,13.*'
+server_example=echo
+features=''
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --side) side=$2; shift 2 ;;
+    --cases) cases=$2; shift 2 ;;
+    --exclude) exclude=$2; shift 2 ;;
+    --server-example) server_example=$2; shift 2 ;;
+    --features) features=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+scripts/install-wstest.sh
+WSTEST=/opt/wstest/bin/wstest
+feature_args=()
+[ -n "$features" ] && feature_args=(--features "$features")
+cargo build --release --examples "${feature_args[@]}" >/dev/null 2>&1 || cargo build --release --examples "${feature_args[@]}"
+
+json_list() { python3 -c 'import json,sys; print(json.dumps([c for c in sys.argv[1].split(",") if c]))' "$1"; }
+cases_json=$(json_list "$cases")
+exclude_json=$(json_list "$exclude")
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for_port() {
+  for _ in $(seq 1 100); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 0.2)" "$1" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+reports=()
+if [ "$side" = server ] || [ "$side" = both ]; then
+  rm -rf reports/server
+  port=9001
+  target/release/examples/"$server_example" "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+  pids+=($!)
+  wait_for_port $port
+  cat >"$work/fuzzingclient.json" <<JSON
+{"outdir": "./reports/server", "servers": [{"agent": "rfc6455", "url": "ws://127.0.0.1:$port"}],
+ "cases": $cases_json, "exclude-cases": $exclude_json, "exclude-agent-cases": {}}
+JSON
+  echo "== server side: wstest fuzzingclient against the $server_example example"
+  start=$(date +%s)
+  (cd "$work" && $WSTEST -m fuzzingclient -s fuzzingclient.json >wstest-client.log 2>&1) || {
+    tail -20 "$work/wstest-client.log"; exit 1; }
+  rm -rf reports/server && mv "$work/reports/server" reports/server 2>/dev/null || { mkdir -p reports; mv "$work/reports/server" reports/; }
+  echo "   took $(( $(date +%s) - start )) s"
+  reports+=(reports/server/index.json)
+fi
+
+if [ "$side" = client ] || [ "$side" = both ]; then
+  port=9002
+  cat >"$work/fuzzingserver.json" <<JSON
+{"url": "ws://127.0.0.1:$port", "outdir": "./reports/client",
+ "cases": $cases_json, "exclude-cases": $exclude_json, "exclude-agent-cases": {}}
+JSON
+  (cd "$work" && exec $WSTEST -m fuzzingserver -s fuzzingserver.json >wstest-server.log 2>&1) &
+  pids+=($!)
+  wait_for_port $port
+  echo "== client side: autobahn_client against wstest fuzzingserver"
+  start=$(date +%s)
+  target/release/examples/autobahn_client "ws://127.0.0.1:$port" rfc6455 >"$work/client.log" 2>&1 || {
+    tail -20 "$work/client.log"; exit 1; }
+  echo "   took $(( $(date +%s) - start )) s"
+  rm -rf reports/client
+  mkdir -p reports
+  mv "$work/reports/client" reports/client
+  reports+=(reports/client/index.json)
+fi
+
+python3 scripts/autobahn/judge.py "${reports[@]}"
