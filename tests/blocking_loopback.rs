@@ -1,0 +1,106 @@
+//! The blocking driver over real sockets on 127.0.0.1.
+
+#![cfg(feature = "blocking")]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use rfc6455::blocking::WebSocket;
+use rfc6455::handshake::{Accept, ClientRequest, Url};
+use rfc6455::{CloseCode, Config, Error, Event, HandshakeError};
+
+/// Serves one connection on a fresh port with `serve`; returns the port.
+fn one_shot_server<F>(serve: F) -> (u16, thread::JoinHandle<()>)
+where
+    F: FnOnce(TcpStream) + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        serve(stream);
+    });
+    (port, handle)
+}
+
+fn echo(stream: TcpStream) {
+    let mut socket = WebSocket::accept_with(stream, &Config::default(), |upgrade| {
+        Ok(match upgrade.protocols().first() {
+            Some(protocol) => Accept::new().protocol(protocol.clone()),
+            None => Accept::new(),
+        })
+    })
+    .unwrap();
+    loop {
+        match socket.read() {
+            Ok(Event::Text(text)) => socket.send_text(&text).unwrap(),
+            Ok(Event::Binary(data)) => socket.send_binary(&data).unwrap(),
+            Ok(Event::Close(_)) => break,
+            Ok(_) => {}
+            Err(error) => panic!("server: {error}"),
+        }
+    }
+    socket.shutdown(Duration::from_secs(1)).unwrap();
+}
+
+#[test]
+fn echoes_over_a_real_socket_and_closes_cleanly() {
+    let (port, server) = one_shot_server(echo);
+    let url = Url::parse(&format!("ws://127.0.0.1:{port}/echo")).unwrap();
+    let request = ClientRequest::from_url(&url).protocol("echo");
+    let (mut socket, response) =
+        WebSocket::connect_with(&url, &request, &Config::default()).unwrap();
+    assert_eq!(response.protocol(), Some("echo"));
+    socket.send_text("hello").unwrap();
+    assert!(matches!(socket.read().unwrap(), Event::Text(t) if t == "hello"));
+    let big = vec![0xAB; 1 << 20];
+    socket.send_binary(&big).unwrap();
+    assert!(matches!(socket.read().unwrap(), Event::Binary(b) if b[..] == big[..]));
+    socket.close(CloseCode::NORMAL, "done").unwrap();
+    assert!(matches!(socket.read(), Err(Error::Closed)));
+    server.join().unwrap();
+}
+
+#[test]
+fn a_refused_handshake_gets_its_http_response() {
+    let (port, server) = one_shot_server(|stream| {
+        let error = WebSocket::accept(stream, &Config::default()).unwrap_err();
+        assert!(matches!(
+            error,
+            Error::Handshake(HandshakeError::UnsupportedVersion)
+        ));
+    });
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 12\r\n\r\n",
+        )
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
+    assert!(response.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    server.join().unwrap();
+}
+
+#[test]
+fn a_protocol_violation_reaches_the_peer_as_a_close_frame() {
+    let (port, server) = one_shot_server(|stream| {
+        let mut socket = WebSocket::accept(stream, &Config::default()).unwrap();
+        let error = socket.read().unwrap_err();
+        assert_eq!(error.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+        socket.shutdown(Duration::from_secs(1)).unwrap();
+    });
+    let (mut socket, _) = WebSocket::connect(&format!("ws://127.0.0.1:{port}/")).unwrap();
+    // A reserved opcode, written raw past the client's own checks.
+    let mut raw = socket.get_ref().try_clone().unwrap();
+    raw.write_all(&[0x83, 0x80, 1, 2, 3, 4]).unwrap();
+    match socket.read() {
+        Ok(Event::Close(frame)) => assert_eq!(frame.code, CloseCode::PROTOCOL_ERROR),
+        other => panic!("expected the server's close frame, got {other:?}"),
+    }
+    server.join().unwrap();
+}
