@@ -1,57 +1,31 @@
-//! An echo server: every text and binary message comes back as it was sent.
-//!
-//! It is the Autobahn testsuite's server testee (`scripts/autobahn.sh`):
+//! An echo server on the event loop: every text and binary message comes back as it was
+//! sent. It is the Autobahn testsuite's server testee and the benchmark's server:
 //!
 //! ```text
-//! cargo run --release --example echo -- 127.0.0.1:9001
+//! cargo run --release --example echo -- 127.0.0.1:9001 [workers]
 //! ```
-//!
-//! One thread per connection over the blocking driver; the sans-IO core does all the
-//! protocol work.
 
-use std::net::{TcpListener, TcpStream};
-use std::thread;
-use std::time::Duration;
-
-use rfc6455::blocking::WebSocket;
-use rfc6455::{Config, Error, Event};
+use rfc6455::Config;
+use rfc6455::events::Server;
 
 fn main() -> std::io::Result<()> {
-    let address = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
-    let listener = TcpListener::bind(&address)?;
-    println!("echo server listening on ws://{address}");
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(error) => {
-                eprintln!("accept failed: {error}");
-                continue;
-            }
-        };
-        thread::spawn(move || {
-            if let Err(error) = serve(stream) {
-                eprintln!("connection ended: {error}");
-            }
-        });
-    }
-    Ok(())
-}
-
-fn serve(stream: TcpStream) -> Result<(), Error> {
-    stream.set_nodelay(true)?;
-    let mut socket = WebSocket::accept(stream, &Config::default())?;
-    let outcome = loop {
-        match socket.read() {
-            Ok(Event::Text(text)) => socket.send_text(&text)?,
-            Ok(Event::Binary(data)) => socket.send_binary(&data)?,
-            Ok(Event::Ping(_) | Event::Pong(_)) => {}
-            Ok(Event::Close(_)) => break Ok(()),
-            Err(error) => break Err(error),
-        }
+    let mut args = std::env::args().skip(1);
+    let address = args.next().unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let workers = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let config = Config {
+        // Autobahn 9.* echoes messages of up to 16 MiB, and a peer that reads them back
+        // slowly must not trip the write-queue bound.
+        max_write_buffer: 64 << 20,
+        ..Config::default()
     };
-    // The close frame (ours or the reply) is written by now; a server closes TCP first.
-    socket.shutdown(Duration::from_secs(2))?;
-    outcome
+    let runtime = Server::<()>::new()
+        .config(config)
+        .workers(workers)
+        .on_message(|socket, message| {
+            // A send fails only once the socket is closing; nothing to do then.
+            let _ = socket.send(message);
+        })
+        .bind(&address)?;
+    println!("echo server listening on ws://{address} with {workers} worker(s)");
+    runtime.run()
 }

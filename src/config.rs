@@ -1,4 +1,9 @@
-//! [`Config`]: every limit the crate enforces, each with a safe default.
+//! [`Config`]: every limit and timeout the crate enforces, each with a safe default.
+//!
+//! One flat struct for all layers: the sans-IO core reads the size limits; the runtime
+//! (feature `server`) also reads the timeouts and the write-buffer bound.
+
+use std::time::Duration;
 
 /// The limits a handshake parser and a connection enforce.
 ///
@@ -31,6 +36,37 @@ pub struct Config {
     /// and Autobahn's 9.x cases (up to 65,536 fragments), stay far below it. Crossing it:
     /// close 1009.
     pub max_fragments: usize,
+
+    /// Runtime only. Most bytes queued for one connection before `backpressure` applies
+    /// (what the browser API calls `bufferedAmount`). The check runs before each send, so
+    /// one message is always accepted on a queue below the bound: memory per connection
+    /// stays under this bound plus one message. Default 1 MiB.
+    pub max_write_buffer: usize,
+    /// Runtime only. What happens when a send finds the write queue at `max_write_buffer`.
+    pub backpressure: Backpressure,
+    /// Runtime only. Time allowed from accepting a TCP connection (or connecting) to a
+    /// complete opening handshake. Default 10 s.
+    pub handshake_timeout: Duration,
+    /// Runtime only. After this long without hearing from the peer, send a ping. Default
+    /// 25 s, as Socket.IO's `pingInterval`. `None` turns keep-alive pings off.
+    pub ping_interval: Option<Duration>,
+    /// Runtime only. After a keep-alive ping, how long to wait for any data from the peer
+    /// before failing the connection. Default 20 s, as Socket.IO's `pingTimeout`.
+    pub pong_timeout: Duration,
+    /// Runtime only. After our close frame, how long to wait for the peer's close frame
+    /// (and, for a client, for the server to close TCP) before closing anyway. Default 5 s.
+    pub close_timeout: Duration,
+}
+
+/// What the runtime does when a send finds a connection's write queue full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backpressure {
+    /// Fail the connection: the error goes to `on_error`, a close frame with 1008 is
+    /// queued, and the socket is closed when it is written or the close timeout passes.
+    #[default]
+    Close,
+    /// Refuse the send with an error and keep the connection; the caller decides.
+    Refuse,
 }
 
 impl Default for Config {
@@ -42,6 +78,12 @@ impl Default for Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
             max_fragments: 1 << 20,
+            max_write_buffer: 1 << 20,
+            backpressure: Backpressure::Close,
+            handshake_timeout: Duration::from_secs(10),
+            ping_interval: Some(Duration::from_secs(25)),
+            pong_timeout: Duration::from_secs(20),
+            close_timeout: Duration::from_secs(5),
         }
     }
 }

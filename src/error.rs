@@ -23,6 +23,9 @@ pub enum Error {
     /// The caller asked for something the API cannot do (see [`UsageError`]).
     #[error("invalid use: {0}")]
     Usage(#[from] UsageError),
+    /// A timer of the runtime expired.
+    #[error("timed out: {0}")]
+    Timeout(#[from] Timeout),
     /// The connection is closed: the close handshake is over, or the connection failed.
     #[error("the connection is closed")]
     Closed,
@@ -44,6 +47,7 @@ impl Error {
         match self {
             Error::Protocol(e) => Some(e.close_code()),
             Error::Capacity(e) => e.close_code(),
+            Error::Timeout(_) => Some(CloseCode::POLICY_VIOLATION),
             _ => None,
         }
     }
@@ -185,6 +189,15 @@ pub enum CapacityError {
         /// The configured limit.
         limit: usize,
     },
+    /// A send found `max_write_buffer` bytes or more already queued for a peer that does
+    /// not read fast enough.
+    #[error("write buffer full: {buffered} bytes queued, limit {limit}")]
+    WriteBufferFull {
+        /// Bytes queued when the send was refused.
+        buffered: usize,
+        /// The configured limit.
+        limit: usize,
+    },
 }
 
 impl CapacityError {
@@ -194,6 +207,7 @@ impl CapacityError {
             CapacityError::FrameTooLarge { .. }
             | CapacityError::MessageTooLarge { .. }
             | CapacityError::TooManyFragments { .. } => Some(CloseCode::MESSAGE_TOO_BIG),
+            CapacityError::WriteBufferFull { .. } => Some(CloseCode::POLICY_VIOLATION),
             _ => None,
         }
     }
@@ -340,4 +354,19 @@ pub enum UsageError {
     /// A pre-encoded frame was handed to a client connection, whose frames must be masked.
     #[error("pre-encoded frames can only be sent by a server")]
     EncodedFrameOnClient,
+}
+
+/// Which of the runtime's timers expired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Timeout {
+    /// The opening handshake did not complete within `handshake_timeout`.
+    #[error("the opening handshake took longer than the handshake timeout")]
+    Handshake,
+    /// The peer sent nothing within `pong_timeout` of a keep-alive ping.
+    #[error("no answer to a keep-alive ping within the pong timeout")]
+    Pong,
+    /// The peer did not complete the close handshake within `close_timeout`.
+    #[error("the close handshake took longer than the close timeout")]
+    Close,
 }

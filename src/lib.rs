@@ -45,12 +45,18 @@ mod random;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "server")]
+pub mod events;
+#[cfg(feature = "server")]
+mod runtime;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "blocking"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use config::Config;
-pub use error::{CapacityError, Error, HandshakeError, ProtocolError, UsageError};
-pub use protocol::{CloseCode, CloseFrame, Connection, Event, MessageKind, Role, State, Text};
+pub use config::{Backpressure, Config};
+pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Timeout, UsageError};
+pub use protocol::{
+    CloseCode, CloseFrame, Connection, Event, Message, MessageKind, Role, State, Text,
+};

@@ -24,6 +24,13 @@ pub(crate) fn fill(dst: &mut [u8]) -> Result<(), std::io::Error> {
     getrandom::fill(dst).map_err(std::io::Error::other)
 }
 
+/// A random number, for jitter.
+#[cfg(feature = "server")]
+pub(crate) fn u16() -> Result<u16, std::io::Error> {
+    let key = mask_key()?;
+    Ok(u16::from_ne_bytes([key[0], key[1]]))
+}
+
 /// A fresh masking key.
 pub(crate) fn mask_key() -> Result<[u8; 4], std::io::Error> {
     POOL.with(|pool| {

@@ -330,6 +330,11 @@ impl Accept {
         self
     }
 
+    /// The subprotocol this answer chooses, if any.
+    pub fn selected_protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
     /// Adds a header to the 101 response (`Set-Cookie`, for example).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Accept {
         self.headers.push((name.into(), value.into()));

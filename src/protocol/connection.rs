@@ -13,10 +13,14 @@ use bytes::{Buf, Bytes, BytesMut};
 use super::close::parse_close_payload;
 use super::output::Output;
 use super::utf8::Utf8Validator;
-use super::{CloseCode, EncodedMessage, Event, Text};
+use super::{CloseCode, EncodedMessage, Event, Message, Text};
 use crate::config::Config;
 use crate::error::{CapacityError, Error, ProtocolError, UsageError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, apply_mask};
+
+/// Payloads at least this long are queued by reference by [`Connection::send_shared`];
+/// shorter ones are cheaper to copy next to their header.
+const SHARE_PAYLOADS_FROM: usize = 4096;
 
 /// Which end of the connection we are: it decides who masks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,6 +193,14 @@ impl Connection {
         } else {
             self.input.extend_from_slice(&data);
         }
+    }
+
+    /// Takes the received bytes not yet parsed (the start of an incomplete frame), leaving
+    /// the connection's input empty. With [`receive_bytes`](Self::receive_bytes) this lets
+    /// a driver lend one read buffer to many connections: hand it over, take the events,
+    /// take it back, and keep only an incomplete frame's bytes per connection.
+    pub fn take_input(&mut self) -> BytesMut {
+        std::mem::take(&mut self.input)
     }
 
     /// The number of received bytes not yet turned into events.
@@ -433,6 +445,31 @@ impl Connection {
         self.send_message(OpCode::Binary, data)
     }
 
+    /// Queues a [`Message`]; a server queues a large payload without copying it.
+    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        let kind = message.kind();
+        self.send_shared(kind, message.into_bytes())
+    }
+
+    /// Queues a message whose payload is already in [`Bytes`]. A server queues a large
+    /// payload as it is, without copying it; a client copies it (it must mask it).
+    pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), Error> {
+        if self.role == Role::Client || payload.len() < SHARE_PAYLOADS_FROM {
+            return self.send_message(kind.opcode(), &payload);
+        }
+        self.check_can_send_data()?;
+        if self.outgoing_fragmented.is_some() {
+            return Err(UsageError::FragmentedMessageInProgress.into());
+        }
+        let header = FrameHeader::new(kind.opcode(), payload.len() as u64);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.output.tail_mut().extend_from_slice(&head[..head_len]);
+        self.output.appended(head_len);
+        self.output.push_shared(payload);
+        Ok(())
+    }
+
     fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
         self.check_can_send_data()?;
         if self.outgoing_fragmented.is_some() {
@@ -577,6 +614,13 @@ impl Connection {
 
     // ----- output ----------------------------------------------------------------------
 
+    /// Queues bytes to be written before anything sent later: the runtime uses it for the
+    /// 101 response, which must precede the first frame.
+    #[cfg(feature = "server")]
+    pub(crate) fn queue_raw(&mut self, bytes: Bytes) {
+        self.output.push_shared(bytes);
+    }
+
     /// The next bytes to write to the transport (empty when nothing is pending). After a
     /// write, report how much was taken with [`advance_output`](Self::advance_output).
     pub fn pending_output(&self) -> &[u8] {
@@ -595,6 +639,19 @@ impl Connection {
     /// If `n` is more than [`buffered_amount`](Self::buffered_amount).
     pub fn advance_output(&mut self, n: usize) {
         self.output.advance(n);
+    }
+
+    /// Exchanges the buffer small frames are encoded into with `buffer`, if nothing is
+    /// pending; returns false (and changes nothing) otherwise. A driver lends its write
+    /// buffer before a burst of sends and takes it back once the output is written, so an
+    /// idle connection holds no output buffer and a busy one allocates none.
+    pub fn swap_output_buffer(&mut self, buffer: &mut BytesMut) -> bool {
+        if self.output.len() != 0 {
+            return false;
+        }
+        buffer.clear();
+        std::mem::swap(self.output.tail_mut(), buffer);
+        true
     }
 
     /// Takes the next chunk of pending output as owned bytes.

@@ -49,6 +49,16 @@ impl Text {
         &self.0
     }
 
+    /// The text's length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True for the empty text.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The underlying bytes, without copying.
     pub fn into_bytes(self) -> Bytes {
         self.0

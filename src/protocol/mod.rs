@@ -9,6 +9,7 @@ mod close;
 mod connection;
 mod encoded;
 mod event;
+mod message;
 mod output;
 mod utf8;
 
@@ -16,3 +17,4 @@ pub use close::{CloseCode, CloseFrame};
 pub use connection::{Connection, MessageKind, Role, State};
 pub use encoded::EncodedMessage;
 pub use event::{Event, Text};
+pub use message::Message;

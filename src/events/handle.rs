@@ -1,0 +1,137 @@
+//! [`Handle`]: reaching sockets, rooms and the server itself from any thread.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::protocol::{CloseCode, EncodedMessage};
+use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
+
+/// A handle to a running server or client: cheap to clone, `Send + Sync`.
+///
+/// Everything it does goes through the owning loop's channel and wakes it; the work happens
+/// on that loop's thread, in order.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rfc6455::events::Server;
+///
+/// let runtime = Server::<()>::new().bind("127.0.0.1:0")?;
+/// let handle = runtime.handle();
+/// std::thread::spawn(move || loop {
+///     handle.to("ticks").send_text("tick");
+///     std::thread::sleep(Duration::from_secs(1));
+/// });
+/// runtime.run()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        Handle { shared }
+    }
+
+    /// Sends a text message to one socket.
+    pub fn send_text(&self, id: SocketId, text: &str) -> Result<(), Error> {
+        self.send(id, &EncodedMessage::text(text))
+    }
+
+    /// Sends a binary message to one socket.
+    pub fn send_binary(&self, id: SocketId, data: &[u8]) -> Result<(), Error> {
+        self.send(id, &EncodedMessage::binary(data))
+    }
+
+    /// Sends an encoded message to one socket. Fails if its worker is gone; a socket that
+    /// closed in the meantime drops the message silently.
+    pub fn send(&self, id: SocketId, message: &EncodedMessage) -> Result<(), Error> {
+        if self.shared.send_to(id, Command::Send(id, message.clone())) {
+            Ok(())
+        } else {
+            Err(Error::Closed)
+        }
+    }
+
+    /// Starts the close handshake on one socket.
+    pub fn close(&self, id: SocketId, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self
+            .shared
+            .send_to(id, Command::Close(id, code, reason.to_owned()))
+        {
+            Ok(())
+        } else {
+            Err(Error::Closed)
+        }
+    }
+
+    /// A broadcast to every connection.
+    pub fn broadcast(&self) -> HandleBroadcast<'_> {
+        HandleBroadcast {
+            handle: self,
+            audience: Audience::default(),
+        }
+    }
+
+    /// A broadcast to the members of `room`.
+    pub fn to(&self, room: &str) -> HandleBroadcast<'_> {
+        HandleBroadcast {
+            handle: self,
+            audience: Audience {
+                room: Some(RoomName::from(room)),
+                except: None,
+            },
+        }
+    }
+
+    /// Stops accepting, closes every connection with 1001 (going away), and lets `run`
+    /// return once the close handshakes are over or timed out.
+    pub fn shutdown(&self) {
+        self.shared
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::Release);
+        for remote in &self.shared.remotes {
+            remote.send(Command::Shutdown);
+        }
+    }
+
+    /// True once [`shutdown`](Self::shutdown) was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared
+            .shutting_down
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// A broadcast started from a [`Handle`].
+#[derive(Debug)]
+pub struct HandleBroadcast<'h> {
+    handle: &'h Handle,
+    audience: Audience,
+}
+
+impl HandleBroadcast<'_> {
+    /// Leaves out one connection.
+    pub fn except(mut self, id: SocketId) -> Self {
+        self.audience.except = Some(id);
+        self
+    }
+
+    /// Sends a text message.
+    pub fn send_text(self, text: &str) {
+        self.send_encoded(&EncodedMessage::text(text));
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(self, data: &[u8]) {
+        self.send_encoded(&EncodedMessage::binary(data));
+    }
+
+    /// Sends a message encoded beforehand: every loop queues the same bytes.
+    pub fn send_encoded(self, message: &EncodedMessage) {
+        for remote in &self.handle.shared.remotes {
+            remote.send(Command::Broadcast(self.audience.clone(), message.clone()));
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! [`Runtime`]: built loops, ready to run on this thread or in the background.
+
+use std::net::SocketAddr;
+use std::thread::JoinHandle;
+
+use super::Handle;
+
+type LoopRunner = Box<dyn FnOnce() -> std::io::Result<()> + Send>;
+
+/// A bound server or a connecting client, not yet running.
+pub struct Runtime {
+    handle: Handle,
+    local_addr: Option<SocketAddr>,
+    loops: Vec<LoopRunner>,
+}
+
+impl Runtime {
+    pub(crate) fn new(
+        handle: Handle,
+        local_addr: Option<SocketAddr>,
+        loops: Vec<LoopRunner>,
+    ) -> Self {
+        Runtime {
+            handle,
+            local_addr,
+            loops,
+        }
+    }
+
+    /// The address the server listens on (useful after binding port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// A handle to send, broadcast and shut down from any thread.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Runs the first loop on this thread and the others on their own threads; returns when
+    /// every loop has stopped (after [`Handle::shutdown`], or for a client when its
+    /// connection ended for good).
+    pub fn run(mut self) -> std::io::Result<()> {
+        let first = self.loops.remove(0);
+        let others = spawn_all(self.loops)?;
+        let mut result = first();
+        for thread in others {
+            let joined = thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a worker panicked")));
+            result = result.and(joined);
+        }
+        result
+    }
+
+    /// Runs every loop on its own thread and returns at once.
+    pub fn spawn(self) -> std::io::Result<Running> {
+        let threads = spawn_all(self.loops)?;
+        Ok(Running {
+            handle: self.handle,
+            local_addr: self.local_addr,
+            threads,
+        })
+    }
+}
+
+fn spawn_all(loops: Vec<LoopRunner>) -> std::io::Result<Vec<JoinHandle<std::io::Result<()>>>> {
+    loops
+        .into_iter()
+        .enumerate()
+        .map(|(index, run)| {
+            std::thread::Builder::new()
+                .name(format!("rfc6455-loop-{index}"))
+                .spawn(run)
+        })
+        .collect()
+}
+
+/// Loops running in the background.
+#[derive(Debug)]
+pub struct Running {
+    handle: Handle,
+    local_addr: Option<SocketAddr>,
+    threads: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// A handle to send, broadcast and shut down.
+    pub fn handle(&self) -> Handle {
+        self.handle.clone()
+    }
+
+    /// Waits for every loop to stop.
+    pub fn join(self) -> std::io::Result<()> {
+        let mut result = Ok(());
+        for thread in self.threads {
+            let joined = thread
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a worker panicked")));
+            result = result.and(joined);
+        }
+        result
+    }
+
+    /// Shuts down gracefully (1001 to every connection) and waits for the loops to stop.
+    pub fn shutdown(self) -> std::io::Result<()> {
+        self.handle.shutdown();
+        self.join()
+    }
+}

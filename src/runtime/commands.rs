@@ -1,0 +1,125 @@
+//! How other threads reach a loop: a [`Command`] channel plus a `mio::Waker`, one pair per
+//! loop, gathered in [`Shared`]. [`SocketId`]s say which loop owns a connection.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use super::rooms::RoomName;
+use crate::protocol::{CloseCode, EncodedMessage};
+
+/// A connection's identity, unique among the loops of one runtime.
+///
+/// It names the loop that owns the connection, so a [`Handle`](crate::events::Handle)
+/// reaches it from any thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketId(u64);
+
+impl SocketId {
+    /// Worker index in the top 8 bits, a per-loop serial in the next 24, the slab key in the
+    /// low 32 (a slab key is reused; the serial tells a stale id from the new owner).
+    pub(crate) fn new(worker: usize, serial: u64, key: usize) -> SocketId {
+        SocketId(
+            ((worker as u64) << 56) | ((serial & 0xFF_FFFF) << 32) | (key as u64 & 0xFFFF_FFFF),
+        )
+    }
+
+    pub(crate) fn worker(self) -> usize {
+        (self.0 >> 56) as usize
+    }
+
+    pub(crate) fn key(self) -> usize {
+        (self.0 & 0xFFFF_FFFF) as usize
+    }
+
+    /// The id as a number (for logs, maps, or a client-visible identifier).
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for SocketId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:x}", self.0)
+    }
+}
+
+/// Who a broadcast goes to: everyone, or a room's members, minus one socket if given.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Audience {
+    pub(crate) room: Option<RoomName>,
+    pub(crate) except: Option<SocketId>,
+}
+
+/// What another thread asks a loop to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Take over a connection another loop accepted.
+    Adopt(mio::net::TcpStream, SocketAddr),
+    /// Send a message to one socket.
+    Send(SocketId, EncodedMessage),
+    /// Start the close handshake on one socket.
+    Close(SocketId, CloseCode, String),
+    /// Send a message to this loop's share of an audience.
+    Broadcast(Audience, EncodedMessage),
+    /// Close everything with 1001 and stop.
+    Shutdown,
+}
+
+/// The sending side of one loop's channel.
+#[derive(Debug)]
+pub(crate) struct Remote {
+    sender: Sender<Command>,
+    waker: mio::Waker,
+    /// True while a wake-up is pending, so a burst of commands costs one system call.
+    notified: AtomicBool,
+}
+
+impl Remote {
+    pub(crate) fn new(
+        registry: &mio::Registry,
+        token: mio::Token,
+    ) -> std::io::Result<(Remote, Receiver<Command>)> {
+        let (sender, receiver) = channel();
+        let remote = Remote {
+            sender,
+            waker: mio::Waker::new(registry, token)?,
+            notified: AtomicBool::new(false),
+        };
+        Ok((remote, receiver))
+    }
+
+    /// Queues a command and wakes the loop if it is not already being woken. Returns false
+    /// if the loop is gone.
+    pub(crate) fn send(&self, command: Command) -> bool {
+        if self.sender.send(command).is_err() {
+            return false;
+        }
+        if !self.notified.swap(true, Ordering::AcqRel) {
+            // A failed wake means the loop's poll is gone: the loop has stopped.
+            return self.waker.wake().is_ok();
+        }
+        true
+    }
+
+    /// Called by the loop before it drains its channel.
+    pub(crate) fn clear_notified(&self) {
+        self.notified.store(false, Ordering::Release);
+    }
+}
+
+/// What every loop and handle of one runtime shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) remotes: Vec<Remote>,
+    pub(crate) shutting_down: AtomicBool,
+}
+
+impl Shared {
+    /// Sends `command` to the loop that owns `id`.
+    pub(crate) fn send_to(&self, id: SocketId, command: Command) -> bool {
+        self.remotes
+            .get(id.worker())
+            .is_some_and(|remote| remote.send(command))
+    }
+}

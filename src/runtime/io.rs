@@ -1,0 +1,107 @@
+//! Reading into and writing from the loop's buffers, without ever blocking.
+
+use std::io::{IoSlice, Read, Write};
+
+use bytes::BytesMut;
+
+use crate::protocol::Connection;
+
+/// The smallest and largest read the loop asks for; it adapts between them (a read that
+/// fills its buffer doubles the next one, a short one halves it), so small messages do not
+/// pay to zero a large buffer and large ones do not pay for many small reads.
+pub(crate) const MIN_READ: usize = 4 * 1024;
+pub(crate) const MAX_READ: usize = 256 * 1024;
+
+/// Reads once into the spare capacity of `buffer` (growing it to `size` bytes of room).
+pub(crate) fn read_into<R: Read>(
+    stream: &mut R,
+    buffer: &mut BytesMut,
+    size: usize,
+) -> std::io::Result<usize> {
+    let start = buffer.len();
+    buffer.reserve(size);
+    // Safe code cannot read into uninitialized memory: zero the room first. The adaptive
+    // size keeps this small when messages are small.
+    buffer.resize(start + size, 0);
+    let result = stream.read(&mut buffer[start..]);
+    let read = *result.as_ref().unwrap_or(&0);
+    buffer.truncate(start + read);
+    result
+}
+
+/// The next read size after a read of `read` bytes into `size` bytes of room.
+pub(crate) fn adapt_read_size(size: usize, read: usize) -> usize {
+    if read == size {
+        (size * 2).min(MAX_READ)
+    } else if read < size / 4 {
+        (size / 2).max(MIN_READ)
+    } else {
+        size
+    }
+}
+
+/// How many slices one vectored write takes at most.
+const MAX_SLICES: usize = 64;
+
+/// Writes the connection's pending output until it is empty or the socket would block.
+/// Returns true when everything was written.
+pub(crate) fn write_connection<W: Write>(
+    stream: &mut W,
+    connection: &mut Connection,
+) -> std::io::Result<bool> {
+    while connection.buffered_amount() > 0 {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let count = connection.output_slices(&mut slices);
+        let written = match stream.write_vectored(&slices[..count]) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        connection.advance_output(written);
+    }
+    Ok(true)
+}
+
+/// Writes `bytes[*written..]` until done or the socket would block; true when done.
+pub(crate) fn write_bytes<W: Write>(
+    stream: &mut W,
+    bytes: &[u8],
+    written: &mut usize,
+) -> std::io::Result<bool> {
+    while let Some(rest) = bytes.get(*written..).filter(|rest| !rest.is_empty()) {
+        match stream.write(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => *written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_size_adapts_within_bounds() {
+        assert_eq!(adapt_read_size(MIN_READ, MIN_READ), 2 * MIN_READ);
+        assert_eq!(adapt_read_size(MAX_READ, MAX_READ), MAX_READ);
+        assert_eq!(adapt_read_size(64 * 1024, 100), 32 * 1024);
+        assert_eq!(adapt_read_size(MIN_READ, 1), MIN_READ);
+        assert_eq!(adapt_read_size(64 * 1024, 20_000), 64 * 1024);
+    }
+
+    #[test]
+    fn read_into_appends_and_keeps_length_exact() {
+        let mut buffer = BytesMut::from(&b"ab"[..]);
+        let mut source: &[u8] = b"cdef";
+        let n = read_into(&mut source, &mut buffer, 16).unwrap();
+        assert_eq!((n, &buffer[..]), (4, &b"abcdef"[..]));
+        let n = read_into(&mut source, &mut buffer, 16).unwrap();
+        assert_eq!((n, &buffer[..]), (0, &b"abcdef"[..]));
+    }
+}

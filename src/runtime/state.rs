@@ -1,0 +1,201 @@
+//! [`LoopState`]: the part of a loop that handlers reach through their socket: the
+//! connections, the rooms, and the operations on them (send, close, join, broadcast), with
+//! the write-queue bound applied to every send.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use slab::Slab;
+
+use super::commands::{Audience, Command, Shared, SocketId};
+use super::rooms::Rooms;
+use super::slot::Slot;
+use crate::config::{Backpressure, Config};
+use crate::error::{CapacityError, Error, UsageError};
+use crate::protocol::{CloseCode, EncodedMessage, Message};
+
+/// What a send carries.
+#[derive(Debug)]
+pub(crate) enum Outgoing<'a> {
+    Text(&'a str),
+    Binary(&'a [u8]),
+    Message(Message),
+    Encoded(&'a EncodedMessage),
+    Ping(&'a [u8]),
+}
+
+/// A loop's connections and rooms.
+#[derive(Debug)]
+pub(crate) struct LoopState<D> {
+    pub(crate) worker: usize,
+    pub(crate) config: Arc<Config>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) slots: Slab<Slot<D>>,
+    pub(crate) rooms: Rooms,
+    /// Slots with new output to write at the end of this turn of the loop.
+    pub(crate) dirty: Vec<usize>,
+    /// Connections to fail after the current handler returns (a handler cannot run
+    /// another handler), with the reason.
+    pub(crate) failures: Vec<(usize, Error)>,
+    /// The time at the top of this turn of the loop.
+    pub(crate) now: Instant,
+    /// Lent to the connection being served, so that sends allocate nothing.
+    pub(crate) write_buffer: BytesMut,
+    serial: u64,
+}
+
+impl<D> LoopState<D> {
+    pub(crate) fn new(worker: usize, config: Arc<Config>, shared: Arc<Shared>) -> Self {
+        LoopState {
+            worker,
+            config,
+            shared,
+            slots: Slab::new(),
+            rooms: Rooms::default(),
+            dirty: Vec::new(),
+            failures: Vec::new(),
+            now: Instant::now(),
+            write_buffer: BytesMut::new(),
+            serial: 0,
+        }
+    }
+
+    /// A fresh id for the slot about to take `key`.
+    pub(crate) fn next_id(&mut self, key: usize) -> SocketId {
+        self.serial += 1;
+        SocketId::new(self.worker, self.serial, key)
+    }
+
+    /// The key of the local slot `id` names, if it is still there.
+    pub(crate) fn key_of(&self, id: SocketId) -> Option<usize> {
+        let key = id.key();
+        (id.worker() == self.worker && self.slots.get(key).is_some_and(|slot| slot.id == id))
+            .then_some(key)
+    }
+
+    pub(crate) fn mark_dirty(&mut self, key: usize) {
+        if let Some(slot) = self.slots.get_mut(key)
+            && !slot.dirty
+        {
+            slot.dirty = true;
+            self.dirty.push(key);
+        }
+    }
+
+    /// Queues a message (or ping) on one local connection, applying the write-queue bound.
+    pub(crate) fn send(&mut self, key: usize, outgoing: Outgoing<'_>) -> Result<(), Error> {
+        let limit = self.config.max_write_buffer;
+        let policy = self.config.backpressure;
+        let slot = self.slots.get_mut(key).ok_or(Error::Closed)?;
+        if !slot.can_send() {
+            return Err(UsageError::SendAfterClose.into());
+        }
+        let Some(connection) = slot.connection_mut() else {
+            return Err(UsageError::SendAfterClose.into());
+        };
+        let buffered = connection.buffered_amount();
+        if buffered >= limit {
+            let error = CapacityError::WriteBufferFull { buffered, limit };
+            if policy == Backpressure::Close {
+                self.failures.push((key, error.clone().into()));
+            }
+            return Err(error.into());
+        }
+        match outgoing {
+            Outgoing::Text(text) => connection.send_text(text)?,
+            Outgoing::Binary(data) => connection.send_binary(data)?,
+            Outgoing::Message(message) => connection.send(message)?,
+            Outgoing::Encoded(message) => connection.send_encoded(message)?,
+            Outgoing::Ping(payload) => connection.send_ping(payload)?,
+        }
+        self.mark_dirty(key);
+        Ok(())
+    }
+
+    /// Starts the close handshake on one local connection.
+    pub(crate) fn close(&mut self, key: usize, code: CloseCode, reason: &str) -> Result<(), Error> {
+        let now = self.now;
+        let slot = self.slots.get_mut(key).ok_or(Error::Closed)?;
+        let connection = slot.connection_mut().ok_or(UsageError::SendAfterClose)?;
+        connection.close(code, reason)?;
+        slot.since = now;
+        slot.closed_by_app = true;
+        self.mark_dirty(key);
+        Ok(())
+    }
+
+    /// Sends to a socket of any loop; local ones at once, others through their channel.
+    pub(crate) fn send_to(&mut self, id: SocketId, message: &EncodedMessage) -> Result<(), Error> {
+        if id.worker() == self.worker {
+            let key = self.key_of(id).ok_or(Error::Closed)?;
+            return self.send(key, Outgoing::Encoded(message));
+        }
+        if self.shared.send_to(id, Command::Send(id, message.clone())) {
+            Ok(())
+        } else {
+            Err(Error::Closed)
+        }
+    }
+
+    /// Adds a local connection to a room.
+    pub(crate) fn join(&mut self, key: usize, room: &str) {
+        if let Some(name) = self.rooms.join(room, key)
+            && let Some(slot) = self.slots.get_mut(key)
+        {
+            slot.rooms.push(name);
+        }
+    }
+
+    /// Removes a local connection from a room.
+    pub(crate) fn leave(&mut self, key: usize, room: &str) {
+        if self.rooms.leave(room, key)
+            && let Some(slot) = self.slots.get_mut(key)
+        {
+            slot.rooms.retain(|name| &**name != room);
+        }
+    }
+
+    /// Removes a local connection from all its rooms.
+    pub(crate) fn leave_all(&mut self, key: usize) {
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        for room in std::mem::take(&mut slot.rooms) {
+            self.rooms.leave(&room, key);
+        }
+    }
+
+    /// Delivers a broadcast to this loop's members of `audience`, and, if `forward`, hands
+    /// it to every other loop. The frame is encoded once; each recipient queues the same
+    /// bytes. Returns how many local sockets it was queued on.
+    pub(crate) fn broadcast(
+        &mut self,
+        audience: &Audience,
+        message: &EncodedMessage,
+        forward: bool,
+    ) -> usize {
+        if forward {
+            for (worker, remote) in self.shared.remotes.iter().enumerate() {
+                if worker != self.worker {
+                    remote.send(Command::Broadcast(audience.clone(), message.clone()));
+                }
+            }
+        }
+        let recipients: Vec<usize> = match &audience.room {
+            Some(room) => self.rooms.members(room).collect(),
+            None => self.slots.iter().map(|(key, _)| key).collect(),
+        };
+        let mut delivered = 0;
+        for key in recipients {
+            let excluded = audience
+                .except
+                .is_some_and(|except| self.slots.get(key).is_some_and(|s| s.id == except));
+            let open = self.slots.get(key).is_some_and(Slot::can_send);
+            if !excluded && open && self.send(key, Outgoing::Encoded(message)).is_ok() {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+}

@@ -1,0 +1,393 @@
+//! The event API of the server over real sockets on 127.0.0.1: handlers, rooms, broadcast,
+//! handles from other threads, plain HTTP, refusals, workers, graceful shutdown.
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use rfc6455::events::{Server, SocketId};
+use rfc6455::handshake::{Accept, HttpResponse};
+use rfc6455::protocol::EncodedMessage;
+use rfc6455::{CloseCode, Event};
+use support::{PATIENCE, client, start};
+
+fn echo_server() -> Server<()> {
+    Server::new().on_message(|socket, message| {
+        socket.send(message).unwrap();
+    })
+}
+
+#[test]
+fn many_clients_at_once_on_two_workers() {
+    let running = start(echo_server().workers(2));
+    let url = support::url(&running, "/");
+    let threads: Vec<_> = (0..100)
+        .map(|n| {
+            let url = url.clone();
+            thread::spawn(move || {
+                let (mut socket, _) = rfc6455::blocking::WebSocket::connect(&url).unwrap();
+                socket.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+                for i in 0..20 {
+                    let text = format!("client {n} message {i}");
+                    socket.send_text(&text).unwrap();
+                    match socket.read().unwrap() {
+                        Event::Text(echo) => assert_eq!(echo, text.as_str()),
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                socket.send_binary(&vec![n as u8; 100_000]).unwrap();
+                assert!(matches!(socket.read().unwrap(), Event::Binary(b) if b.len() == 100_000));
+                socket.close(CloseCode::NORMAL, "").unwrap();
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn handlers_see_open_message_close_and_data() {
+    #[derive(Default)]
+    struct Counter {
+        messages: usize,
+    }
+    let (events, seen) = mpsc::channel();
+    let on_close_events = events.clone();
+    let on_message_events = events.clone();
+    let running = start(
+        Server::<Counter>::new()
+            .on_upgrade(|request, counter| {
+                assert_eq!(request.path(), "/room");
+                counter.messages = 100; // data filled during the upgrade
+                Ok(Accept::new())
+            })
+            .on_open(move |socket| {
+                events
+                    .send(format!("open {} {:?}", socket.path(), socket.query()))
+                    .unwrap();
+            })
+            .on_message(move |socket, message| {
+                socket.data_mut().messages += 1;
+                let count = socket.data().messages;
+                on_message_events
+                    .send(format!("message {} {count}", message.as_text().unwrap()))
+                    .unwrap();
+            })
+            .on_close(move |socket, code, reason| {
+                on_close_events
+                    .send(format!("close {code} {reason} {}", socket.data().messages))
+                    .unwrap();
+            }),
+    );
+    let mut socket = client(&running, "/room?x=1");
+    socket.send_text("a").unwrap();
+    socket.send_text("b").unwrap();
+    socket.close(CloseCode(4001), "bye").unwrap();
+    let got: Vec<String> = (0..4)
+        .map(|_| seen.recv_timeout(PATIENCE).unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "open /room Some(\"x=1\")",
+            "message a 101",
+            "message b 102",
+            "close 4001 bye 102",
+        ]
+    );
+    drop(socket);
+    running.shutdown().unwrap();
+}
+
+/// A chat-like server: "join:<room>" joins a room; "say:<text>" goes to the sender's rooms
+/// except the sender; "mark:<text>" comes back to the sender only.
+fn room_server() -> Server<()> {
+    Server::new().on_message(|socket, message| {
+        let text = message.as_text().unwrap().to_owned();
+        if let Some(room) = text.strip_prefix("join:") {
+            socket.join(room);
+            socket.send_text("joined").unwrap();
+        } else if let Some(said) = text.strip_prefix("say:") {
+            let rooms: Vec<String> = socket.rooms().map(str::to_owned).collect();
+            for room in rooms {
+                socket.to(&room).except_sender().send_text(said);
+            }
+        } else if text.starts_with("mark:") {
+            socket.send_text(&text).unwrap();
+        }
+    })
+}
+
+fn expect_text(socket: &mut rfc6455::blocking::WebSocket<TcpStream>, expected: &str) {
+    match socket.read().unwrap() {
+        Event::Text(text) => assert_eq!(text, expected),
+        other => panic!("expected {expected:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn rooms_are_isolated_across_workers() {
+    let running = start(room_server().workers(2));
+    let mut alice = client(&running, "/");
+    let mut bob = client(&running, "/");
+    let mut carol = client(&running, "/");
+    for (socket, room) in [(&mut alice, "one"), (&mut bob, "one"), (&mut carol, "two")] {
+        socket.send_text(&format!("join:{room}")).unwrap();
+        expect_text(socket, "joined");
+    }
+    alice.send_text("say:hello room one").unwrap();
+    expect_text(&mut bob, "hello room one");
+    // Bob has it, so the broadcast was processed; had carol been a recipient, her copy
+    // would be queued before the reply to her marker.
+    carol.send_text("mark:nothing before this").unwrap();
+    expect_text(&mut carol, "mark:nothing before this");
+    // And the sender was left out.
+    alice.send_text("mark:alice").unwrap();
+    expect_text(&mut alice, "mark:alice");
+    drop((alice, bob, carol));
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
+    let (ids, id) = mpsc::channel();
+    let running = start(Server::<()>::new().workers(2).on_open(move |socket| {
+        socket.join("news");
+        ids.send(socket.id()).unwrap();
+    }));
+    let mut first = client(&running, "/");
+    let mut second = client(&running, "/");
+    let first_id: SocketId = id.recv_timeout(PATIENCE).unwrap();
+    let _second_id: SocketId = id.recv_timeout(PATIENCE).unwrap();
+    let handle = running.handle();
+    let senders: Vec<_> = (0..4)
+        .map(|t| {
+            let handle = handle.clone();
+            thread::spawn(move || {
+                for i in 0..50 {
+                    handle.send_text(first_id, &format!("{t}:{i}")).unwrap();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.join().unwrap();
+    }
+    let mut per_thread = [0usize; 4];
+    for _ in 0..200 {
+        let Event::Text(text) = first.read().unwrap() else {
+            panic!("not text")
+        };
+        let (t, i) = text.split_once(':').unwrap();
+        let (t, i): (usize, usize) = (t.parse().unwrap(), i.parse().unwrap());
+        assert_eq!(i, per_thread[t], "each thread's messages arrive in order");
+        per_thread[t] += 1;
+    }
+    handle.to("news").send_text("to the room");
+    expect_text(&mut first, "to the room");
+    expect_text(&mut second, "to the room");
+    handle
+        .broadcast()
+        .except(first_id)
+        .send_text("to all but first");
+    expect_text(&mut second, "to all but first");
+    first.send_ping(b"marker").unwrap();
+    assert!(matches!(first.read().unwrap(), Event::Pong(p) if &p[..] == b"marker"));
+    drop((first, second));
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn graceful_shutdown_sends_1001_to_everyone() {
+    let (opened, open) = mpsc::channel();
+    let closes = Arc::new(Mutex::new(Vec::new()));
+    let recorded = closes.clone();
+    let running = start(
+        Server::<()>::new()
+            .workers(2)
+            .on_open(move |_| opened.send(()).unwrap())
+            .on_close(move |_, code, _| recorded.lock().unwrap().push(code)),
+    );
+    let mut clients: Vec<_> = (0..6).map(|_| client(&running, "/")).collect();
+    for _ in 0..6 {
+        open.recv_timeout(PATIENCE).unwrap();
+    }
+    let handle = running.handle();
+    let address = running.local_addr().unwrap();
+    let stopper = thread::spawn(move || running.shutdown());
+    for socket in &mut clients {
+        match socket.read().unwrap() {
+            Event::Close(frame) => assert_eq!(frame.code, CloseCode::GOING_AWAY),
+            other => panic!("expected close, got {other:?}"),
+        }
+    }
+    drop(clients);
+    stopper.join().unwrap().unwrap();
+    assert!(handle.is_shutting_down());
+    assert_eq!(*closes.lock().unwrap(), vec![CloseCode::GOING_AWAY; 6]);
+    assert!(
+        TcpStream::connect(address).is_err(),
+        "the listener is closed after shutdown"
+    );
+}
+
+#[test]
+fn plain_http_and_refusals_share_the_port() {
+    let running = start(
+        Server::<()>::new()
+            .on_http(|request| match request.path() {
+                "/" => HttpResponse::new(200)
+                    .header("Content-Type", "text/html")
+                    .body("<p>page</p>"),
+                _ => HttpResponse::text(404, "nothing here"),
+            })
+            .on_upgrade(|request, _| match request.header("Origin") {
+                Some("http://evil.example") => Err(HttpResponse::text(403, "origin refused")),
+                _ => Ok(Accept::new()),
+            }),
+    );
+    let address = running.local_addr().unwrap();
+    let get = |request: &str| {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let page = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.ends_with("\r\n\r\n<p>page</p>"));
+    assert!(get("GET /missing HTTP/1.1\r\nHost: x\r\n\r\n").starts_with("HTTP/1.1 404"));
+    let refused = get(
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Origin: http://evil.example\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert!(
+        refused.starts_with("HTTP/1.1 403 Forbidden\r\n"),
+        "{refused}"
+    );
+    let bad_version = get(
+        "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 7\r\n\r\n",
+    );
+    assert!(bad_version.starts_with("HTTP/1.1 426 "), "{bad_version}");
+    assert!(bad_version.contains("\r\nSec-WebSocket-Version: 13\r\n"));
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn subprotocol_chosen_in_on_upgrade_reaches_both_sides() {
+    let (protocols, protocol) = mpsc::channel();
+    let running = start(
+        Server::<()>::new()
+            .on_upgrade(|request, _| {
+                let chosen = request
+                    .protocols()
+                    .iter()
+                    .find(|p| p.as_str() == "v2.chat")
+                    .cloned();
+                Ok(chosen.map_or_else(Accept::new, |p| Accept::new().protocol(p)))
+            })
+            .on_open(move |socket| {
+                protocols
+                    .send(socket.protocol().map(str::to_owned))
+                    .unwrap();
+            }),
+    );
+    let url = rfc6455::handshake::Url::parse(&support::url(&running, "/")).unwrap();
+    let request = rfc6455::handshake::ClientRequest::from_url(&url)
+        .protocol("v1.chat")
+        .protocol("v2.chat");
+    let (socket, response) =
+        rfc6455::blocking::WebSocket::connect_with(&url, &request, &Default::default()).unwrap();
+    assert_eq!(response.protocol(), Some("v2.chat"));
+    assert_eq!(
+        protocol.recv_timeout(PATIENCE).unwrap().as_deref(),
+        Some("v2.chat")
+    );
+    drop(socket);
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn a_protocol_violation_is_reported_and_answered_with_its_close_code() {
+    let (errors, error) = mpsc::channel();
+    let closes = errors.clone();
+    let running = start(
+        Server::<()>::new()
+            .on_error(move |_, e| errors.send(format!("error {e}")).unwrap())
+            .on_close(move |_, code, _| closes.send(format!("close {code}")).unwrap()),
+    );
+    let mut raw = support::raw_client(running.local_addr().unwrap());
+    raw.write_all(&support::client_frame(1, &[0xFF, 0xFE]))
+        .unwrap();
+    let (opcode, payload) = support::read_frame(&mut raw).unwrap();
+    assert_eq!(opcode, rfc6455::frame::OpCode::Close);
+    assert_eq!(&payload[..2], &1007u16.to_be_bytes());
+    assert_eq!(
+        support::read_to_end(&mut raw),
+        0,
+        "then the server closes TCP"
+    );
+    assert!(error.recv_timeout(PATIENCE).unwrap().contains("UTF-8"));
+    assert_eq!(error.recv_timeout(PATIENCE).unwrap(), "close 1007");
+    drop(raw);
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn one_encoding_is_shared_by_every_recipient() {
+    // 40 peers that never read; a 4 MiB broadcast. Queued as 40 copies it would add
+    // 160 MiB to this process; shared, it adds one copy (plus what the kernel took).
+    const PEERS: usize = 40;
+    const SIZE: usize = 4 << 20;
+    let (opened, open) = mpsc::channel();
+    let delivered = Arc::new(AtomicUsize::new(0));
+    let config = rfc6455::Config {
+        close_timeout: std::time::Duration::from_millis(300),
+        ..Default::default()
+    };
+    let running = start(
+        Server::<()>::new()
+            .config(config)
+            .on_open(move |_| opened.send(()).unwrap()),
+    );
+    let address = running.local_addr().unwrap();
+    let peers: Vec<TcpStream> = (0..PEERS).map(|_| support::raw_client(address)).collect();
+    for _ in 0..PEERS {
+        open.recv_timeout(PATIENCE).unwrap();
+    }
+    let payload = vec![7u8; SIZE];
+    let before = support::rss_bytes();
+    let message = EncodedMessage::binary(&payload);
+    drop(payload);
+    running.handle().broadcast().send_encoded(&message);
+    drop(message);
+    // Wait until every peer has started receiving it: each has its first bytes.
+    for peer in &peers {
+        let mut first = [0u8; 10];
+        (&*peer).read_exact(&mut first).unwrap();
+        assert_eq!(first[0], 0x82);
+        delivered.fetch_add(1, Ordering::Relaxed);
+    }
+    let grown = support::rss_bytes().saturating_sub(before);
+    assert_eq!(delivered.load(Ordering::Relaxed), PEERS);
+    assert!(
+        grown < 3 * SIZE,
+        "RSS grew by {} MiB for a {} MiB broadcast to {PEERS} peers",
+        grown >> 20,
+        SIZE >> 20
+    );
+    running.shutdown().unwrap();
+}

@@ -1,0 +1,225 @@
+//! The runtime's bounds over real sockets: the write-queue bound against a peer that never
+//! reads, and the handshake, keep-alive and close timeouts (short configured values; the
+//! tests wait for events, never for fixed sleeps).
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rfc6455::events::Server;
+use rfc6455::frame::OpCode;
+use rfc6455::{Backpressure, CapacityError, Config, Error, Timeout};
+use support::{PATIENCE, read_frame, read_to_end, start};
+
+const KIB: usize = 1024;
+
+fn config() -> Config {
+    Config {
+        max_write_buffer: 256 * KIB,
+        close_timeout: Duration::from_millis(300),
+        ..Config::default()
+    }
+}
+
+/// On open, the server queues 1 KiB messages until a send fails; it reports how many
+/// went in and what the error was.
+fn flooding_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
+    let (report, reports) = mpsc::channel();
+    let on_error = report.clone();
+    let on_close = report.clone();
+    let server = Server::<()>::new()
+        .config(config)
+        .on_open(move |socket| {
+            let chunk = vec![0u8; KIB];
+            let mut accepted = 0usize;
+            let error = loop {
+                match socket.send_binary(&chunk) {
+                    Ok(()) => accepted += 1,
+                    Err(error) => break error,
+                }
+                assert!(accepted < 100_000, "the bound never applied");
+            };
+            let queued = socket.buffered_amount();
+            report
+                .send(format!("accepted {accepted} queued {queued} error {error}"))
+                .unwrap();
+        })
+        .on_error(move |_, error| on_error.send(format!("on_error {error}")).unwrap())
+        .on_close(move |_, code, _| on_close.send(format!("on_close {code}")).unwrap());
+    (server, reports)
+}
+
+#[test]
+fn a_peer_that_never_reads_hits_the_write_queue_bound_and_is_closed() {
+    let (server, reports) = flooding_server(config());
+    let running = start(server);
+    let _peer = support::raw_client(running.local_addr().unwrap());
+    let report = reports.recv_timeout(PATIENCE).unwrap();
+    // "accepted N queued Q error ...": the queue never holds more than the bound plus one
+    // message, whatever the kernel's socket buffers took.
+    let numbers: Vec<usize> = report
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    let (accepted, queued) = (numbers[0], numbers[1]);
+    assert!(queued <= 256 * KIB + KIB + 16, "{report}");
+    assert!(queued >= 256 * KIB, "{report}");
+    // What was accepted is the queue plus what the kernel's socket buffers took (a few MiB).
+    assert!(accepted * KIB < 256 * KIB + (8 << 20), "{report}");
+    assert!(report.contains("write buffer full"), "{report}");
+    // The default policy fails the connection: on_error, then (no close reply comes from
+    // a peer that does not read) on_close after the close timeout.
+    let on_error = reports.recv_timeout(PATIENCE).unwrap();
+    assert!(
+        on_error.starts_with("on_error") && on_error.contains("write buffer full"),
+        "{on_error}"
+    );
+    let timeout = reports.recv_timeout(PATIENCE).unwrap();
+    assert!(
+        timeout.starts_with("on_error timed out") && timeout.contains("close"),
+        "{timeout}"
+    );
+    assert_eq!(reports.recv_timeout(PATIENCE).unwrap(), "on_close 1006");
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn the_refuse_policy_keeps_the_connection_and_refuses_sends() {
+    let config = Config {
+        backpressure: Backpressure::Refuse,
+        ..config()
+    };
+    let (server, reports) = flooding_server(config);
+    let running = start(server);
+    let mut peer = support::raw_client(running.local_addr().unwrap());
+    let report = reports.recv_timeout(PATIENCE).unwrap();
+    assert!(report.contains("write buffer full"), "{report}");
+    // The connection is still open: the peer can read everything that was queued.
+    let numbers: Vec<usize> = report
+        .split_whitespace()
+        .filter_map(|word| word.parse().ok())
+        .collect();
+    for _ in 0..numbers[0] {
+        let (opcode, payload) = read_frame(&mut peer).unwrap();
+        assert_eq!((opcode, payload.len()), (OpCode::Binary, KIB));
+    }
+    assert!(
+        reports.try_recv().is_err(),
+        "no error and no close under the refuse policy"
+    );
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn the_write_queue_error_is_precise() {
+    let error = Error::from(CapacityError::WriteBufferFull {
+        buffered: 10,
+        limit: 5,
+    });
+    assert_eq!(
+        error.close_code(),
+        Some(rfc6455::CloseCode::POLICY_VIOLATION)
+    );
+}
+
+fn timeout_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
+    let (report, reports) = mpsc::channel();
+    let on_close = report.clone();
+    let server = Server::<()>::new()
+        .config(config)
+        .on_error(move |_, error| {
+            let kind = match error {
+                Error::Timeout(Timeout::Handshake) => "handshake timeout",
+                Error::Timeout(Timeout::Pong) => "pong timeout",
+                Error::Timeout(Timeout::Close) => "close timeout",
+                _ => "other error",
+            };
+            report.send(kind.to_owned()).unwrap();
+        })
+        .on_close(move |_, code, _| on_close.send(format!("close {code}")).unwrap());
+    (server, reports)
+}
+
+#[test]
+fn a_slow_handshake_is_dropped_at_the_handshake_timeout() {
+    let (server, _) = timeout_server(Config {
+        handshake_timeout: Duration::from_millis(200),
+        ..config()
+    });
+    let running = start(server);
+    let mut stream = TcpStream::connect(running.local_addr().unwrap()).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    // Slowloris: one byte, then nothing.
+    stream.write_all(b"G").unwrap();
+    assert_eq!(read_to_end(&mut stream), 0, "closed without a response");
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn a_silent_peer_gets_a_ping_then_is_closed_at_the_pong_timeout() {
+    let (server, reports) = timeout_server(Config {
+        ping_interval: Some(Duration::from_millis(100)),
+        pong_timeout: Duration::from_millis(200),
+        ..config()
+    });
+    let running = start(server);
+    let mut peer = support::raw_client(running.local_addr().unwrap());
+    let (opcode, _) = read_frame(&mut peer).unwrap();
+    assert_eq!(opcode, OpCode::Ping, "a keep-alive ping comes first");
+    let (opcode, payload) = read_frame(&mut peer).unwrap();
+    assert_eq!(opcode, OpCode::Close);
+    assert_eq!(&payload[..2], &1008u16.to_be_bytes());
+    assert_eq!(read_to_end(&mut peer), 0);
+    assert_eq!(reports.recv_timeout(PATIENCE).unwrap(), "pong timeout");
+    assert_eq!(reports.recv_timeout(PATIENCE).unwrap(), "close 1006");
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn a_peer_that_answers_pings_stays_connected() {
+    let (server, reports) = timeout_server(Config {
+        ping_interval: Some(Duration::from_millis(50)),
+        pong_timeout: Duration::from_millis(100),
+        ..config()
+    });
+    let running = start(server);
+    let mut peer = support::raw_client(running.local_addr().unwrap());
+    // Answer five pings: the connection outlives several pong timeouts.
+    for _ in 0..5 {
+        let (opcode, payload) = read_frame(&mut peer).unwrap();
+        assert_eq!(opcode, OpCode::Ping);
+        peer.write_all(&support::client_frame(0xA, &payload))
+            .unwrap();
+    }
+    assert!(
+        reports.try_recv().is_err(),
+        "no timeout while pongs come back"
+    );
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn a_peer_that_never_answers_our_close_is_dropped_at_the_close_timeout() {
+    let (server, reports) = timeout_server(config());
+    let (ids, id) = mpsc::channel();
+    let server = server.on_open(move |socket| ids.send(socket.id()).unwrap());
+    let running = start(server);
+    let mut peer = support::raw_client(running.local_addr().unwrap());
+    let socket = id.recv_timeout(PATIENCE).unwrap();
+    running
+        .handle()
+        .close(socket, rfc6455::CloseCode::NORMAL, "bye")
+        .unwrap();
+    let (opcode, _) = read_frame(&mut peer).unwrap();
+    assert_eq!(opcode, OpCode::Close);
+    // We do not answer; the server gives up after the close timeout.
+    assert_eq!(read_to_end(&mut peer), 0);
+    assert_eq!(reports.recv_timeout(PATIENCE).unwrap(), "close timeout");
+    assert_eq!(reports.recv_timeout(PATIENCE).unwrap(), "close 1006");
+    running.shutdown().unwrap();
+}

@@ -1,0 +1,100 @@
+//! Helpers shared by the integration tests: start a server in the background, connect
+//! blocking clients and raw TCP clients, read raw frames.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use rfc6455::blocking::WebSocket;
+use rfc6455::events::{Running, Server};
+use rfc6455::frame::{FrameHeader, OpCode};
+
+/// Generous bound on any single wait in a test: only hit when something is broken.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Binds `server` on a free port of 127.0.0.1 and runs it in the background.
+pub fn start<D: Default + Send + 'static>(server: Server<D>) -> Running {
+    server
+        .bind("127.0.0.1:0")
+        .expect("bind")
+        .spawn()
+        .expect("spawn")
+}
+
+pub fn url(running: &Running, path: &str) -> String {
+    format!("ws://{}{path}", running.local_addr().unwrap())
+}
+
+/// A blocking client whose reads give up after `PATIENCE`.
+pub fn client(running: &Running, path: &str) -> WebSocket<TcpStream> {
+    let (socket, _) = WebSocket::connect(&url(running, path)).expect("connect");
+    socket.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+    socket
+}
+
+/// A raw TCP connection that has completed the opening handshake and does nothing else
+/// unless told to.
+pub fn raw_client(address: SocketAddr) -> TcpStream {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("response head");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101 "),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    stream
+}
+
+/// Reads one unmasked frame from a raw stream: its opcode and payload.
+pub fn read_frame(stream: &mut TcpStream) -> std::io::Result<(OpCode, Vec<u8>)> {
+    let mut head = Vec::new();
+    loop {
+        if let Some((header, _)) = FrameHeader::decode(&head).expect("a valid frame") {
+            let mut payload = vec![0u8; header.payload_len as usize];
+            stream.read_exact(&mut payload)?;
+            return Ok((header.opcode, payload));
+        }
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte)?;
+        head.push(byte[0]);
+    }
+}
+
+/// Reads until the peer closes; returns how many bytes came.
+pub fn read_to_end(stream: &mut TcpStream) -> usize {
+    let mut sink = Vec::new();
+    let _ = stream.read_to_end(&mut sink);
+    sink.len()
+}
+
+/// A masked frame as a client sends it.
+pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let key = [1u8, 2, 3, 4];
+    let mut frame = vec![0x80 | opcode];
+    assert!(payload.len() < 126);
+    frame.push(0x80 | payload.len() as u8);
+    frame.extend_from_slice(&key);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    frame
+}
+
+/// This process's resident memory in bytes (Linux).
+pub fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
