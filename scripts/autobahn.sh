@@ -53,23 +53,26 @@ wait_for_port() {
 }
 
 reports=()
+server_reports=server
+[ "$server_example" = echo ] || server_reports="server-$server_example"
 if [ "$side" = server ] || [ "$side" = both ]; then
-  rm -rf reports/server
+  rm -rf "reports/$server_reports"
   port=9001
   target/release/examples/"$server_example" "127.0.0.1:$port" >"$work/server.log" 2>&1 &
   pids+=($!)
   wait_for_port $port
   cat >"$work/fuzzingclient.json" <<JSON
-{"outdir": "./reports/server", "servers": [{"agent": "rfc6455", "url": "ws://127.0.0.1:$port"}],
+{"outdir": "./reports/$server_reports", "servers": [{"agent": "rfc6455", "url": "ws://127.0.0.1:$port"}],
  "cases": $cases_json, "exclude-cases": $exclude_json, "exclude-agent-cases": {}}
 JSON
   echo "== server side: wstest fuzzingclient against the $server_example example"
   start=$(date +%s)
   (cd "$work" && $WSTEST -m fuzzingclient -s fuzzingclient.json >wstest-client.log 2>&1) || {
     tail -20 "$work/wstest-client.log"; exit 1; }
-  rm -rf reports/server && mv "$work/reports/server" reports/server 2>/dev/null || { mkdir -p reports; mv "$work/reports/server" reports/; }
+  mkdir -p reports
+  mv "$work/reports/$server_reports" "reports/$server_reports"
   echo "   took $(( $(date +%s) - start )) s"
-  reports+=(reports/server/index.json)
+  reports+=("reports/$server_reports/index.json")
 fi
 
 if [ "$side" = client ] || [ "$side" = both ]; then

@@ -223,3 +223,39 @@ fn a_peer_that_never_answers_our_close_is_dropped_at_the_close_timeout() {
     assert_eq!(reports.recv_timeout(PATIENCE).unwrap(), "close 1006");
     running.shutdown().unwrap();
 }
+
+#[test]
+fn memory_stays_bounded_while_a_peer_that_never_reads_is_flooded() {
+    // Under the refuse policy the connection stays open while the application keeps
+    // sending: 200,000 attempts of 1 KiB (200 MiB) must leave the process within the
+    // 1 MiB queue bound plus a few MiB, not 200 MiB larger.
+    let config = Config {
+        max_write_buffer: 1 << 20,
+        backpressure: Backpressure::Refuse,
+        ..config()
+    };
+    let (report, reports) = mpsc::channel();
+    let running = start(Server::<()>::new().config(config).on_open(move |socket| {
+        let before = support::rss_bytes();
+        let chunk = vec![1u8; KIB];
+        let mut accepted = 0usize;
+        for _ in 0..200_000 {
+            if socket.send_binary(&chunk).is_ok() {
+                accepted += 1;
+            }
+        }
+        let grown = support::rss_bytes().saturating_sub(before);
+        report
+            .send((accepted, socket.buffered_amount(), grown))
+            .unwrap();
+    }));
+    let _peer = support::raw_client(running.local_addr().unwrap());
+    let (accepted, queued, grown) = reports.recv_timeout(PATIENCE).unwrap();
+    println!(
+        "accepted {accepted} of 200000 sends of 1 KiB; queued {queued} bytes; RSS grew {} KiB",
+        grown / 1024
+    );
+    assert!(queued <= (1 << 20) + KIB + 16, "queued {queued}");
+    assert!(grown < 8 << 20, "RSS grew by {} KiB", grown / 1024);
+    running.shutdown().unwrap();
+}

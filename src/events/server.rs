@@ -125,16 +125,26 @@ impl<D: Default + Send + 'static> Server<D> {
 
     /// Binds the address and builds the loops; [`Runtime::run`] starts them.
     pub fn bind(self, address: impl ToSocketAddrs) -> std::io::Result<Runtime> {
-        let listener = std::net::TcpListener::bind(address)?;
-        listener.set_nonblocking(true)?;
+        // mio's listener: SO_REUSEADDR and a backlog of 1024 (std's is 128, short for a
+        // burst of connections).
+        let mut last_error = std::io::Error::from(std::io::ErrorKind::AddrNotAvailable);
+        let mut bound = None;
+        for address in address.to_socket_addrs()? {
+            match mio::net::TcpListener::bind(address) {
+                Ok(listener) => {
+                    bound = Some(listener);
+                    break;
+                }
+                Err(error) => last_error = error,
+            }
+        }
+        let listener = bound.ok_or(last_error)?;
         let local_addr = listener.local_addr()?;
         let app = Arc::new(self.handlers);
         let config = Arc::new(self.config);
         let (shared, mut loops) = crate::runtime::new_loops(&app, &config, self.workers, true)?;
         if let Some(first) = loops.first_mut() {
-            first.listen(Listener {
-                socket: mio::net::TcpListener::from_std(listener),
-            })?;
+            first.listen(Listener { socket: listener })?;
         }
         Ok(Runtime::new(
             Handle::new(shared),

@@ -654,6 +654,13 @@ impl<A: Application> EventLoop<A> {
             );
             self.finish(key, CloseCode::ABNORMAL, &reason);
         }
+        // The peer may only have closed its sending side: write what we still can (a
+        // close reply, the last messages) before letting the socket go.
+        if let Some(slot) = self.state.slots.get_mut(key)
+            && let Phase::Open(connection) = &mut slot.phase
+        {
+            let _ = write_connection(&mut slot.stream, connection);
+        }
         self.remove(key);
     }
 

@@ -95,3 +95,18 @@ impl<D> Slot<D> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle connection holds its slot and nothing else (the buffers are the loop's), so
+    /// the slot's size is the memory per idle connection, up to the slab's growth.
+    #[test]
+    fn a_slot_stays_small() {
+        let slot = std::mem::size_of::<Slot<()>>();
+        let connection = std::mem::size_of::<Connection>();
+        println!("slot {slot} bytes, of which the connection {connection}");
+        assert!(slot <= 512, "slot {slot} bytes");
+    }
+}

@@ -1,0 +1,185 @@
+//! A chat server: a page at http://127.0.0.1:8080/ and its WebSocket on the same port.
+//!
+//! ```text
+//! cargo run --release --example chat [-- 127.0.0.1:8080]
+//! ```
+//!
+//! Pick a name and a room; see who is there; messages go to the room only; joins and leaves
+//! are announced; the page reconnects by itself when the server restarts. The page is
+//! `examples/chat/index.html`, embedded in the binary.
+//!
+//! Protocol (text frames, JSON). Page to server: `{"type":"join","name","room"}` (joining a
+//! room leaves the previous one), `{"type":"say","text"}`. Server to page: `joined` (to the
+//! joiner, with the members), `presence` (the room's members, on every change), `notice`
+//! (joins and leaves), `message` (`name`, `text`), `error`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rfc6455::events::{Server, Socket, SocketId};
+use rfc6455::handshake::{Accept, HttpResponse};
+use rfc6455::{Config, Message};
+use serde_json::{Value, json};
+
+const PAGE: &str = include_str!("index.html");
+const MAX_NAME: usize = 32;
+const MAX_TEXT: usize = 2000;
+
+/// Who a connection is, once it has joined.
+#[derive(Default)]
+struct Member {
+    name: String,
+    room: Option<String>,
+}
+
+/// Every room's members, by socket id (shared by all workers).
+type Directory = Arc<Mutex<HashMap<String, BTreeMap<SocketId, String>>>>;
+
+fn main() -> std::io::Result<()> {
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let directory = Directory::default();
+    let on_message_directory = directory.clone();
+    let runtime = Server::<Member>::new()
+        .config(Config {
+            max_message_size: 64 * 1024,
+            ..Config::default()
+        })
+        .on_http(|request| match request.path() {
+            "/" | "/index.html" => HttpResponse::new(200)
+                .header("Content-Type", "text/html; charset=utf-8")
+                .header("Cache-Control", "no-store")
+                .body(PAGE),
+            _ => HttpResponse::text(404, "not found"),
+        })
+        .on_upgrade(|request, _member| {
+            if request.path() == "/ws" {
+                Ok(Accept::new())
+            } else {
+                Err(HttpResponse::text(404, "the chat socket is at /ws"))
+            }
+        })
+        .on_message(move |socket, message| on_message(&on_message_directory, socket, message))
+        .on_close(move |socket, _code, _reason| leave_room(&directory, socket))
+        .bind(&address)?;
+    println!("chat on http://{address}/");
+    runtime.run()
+}
+
+fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: Message) {
+    let request: Value = match message.as_text().map(serde_json::from_str) {
+        Some(Ok(value)) => value,
+        _ => {
+            return send(
+                socket,
+                json!({"type": "error", "text": "expected a JSON text message"}),
+            );
+        }
+    };
+    let field = |name: &str| {
+        request
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+    };
+    match field("type") {
+        "join" => {
+            let (name, room) = (field("name"), field("room"));
+            if name.is_empty() || name.chars().count() > MAX_NAME {
+                return send(
+                    socket,
+                    json!({"type": "error", "text": "a name is 1 to 32 characters"}),
+                );
+            }
+            if room.is_empty() || room.chars().count() > MAX_NAME {
+                return send(
+                    socket,
+                    json!({"type": "error", "text": "a room is 1 to 32 characters"}),
+                );
+            }
+            let (name, room) = (name.to_owned(), room.to_owned());
+            leave_room(directory, socket);
+            socket.join(&room);
+            socket.data_mut().name = name.clone();
+            socket.data_mut().room = Some(room.clone());
+            let members = {
+                let mut rooms = directory.lock().unwrap_or_else(PoisonError::into_inner);
+                let members = rooms.entry(room.clone()).or_default();
+                members.insert(socket.id(), name.clone());
+                member_names(members)
+            };
+            send(
+                socket,
+                json!({"type": "joined", "room": room, "name": name, "members": members}),
+            );
+            let notice = json!({"type": "notice", "text": format!("{name} joined")});
+            socket
+                .to(&room)
+                .except_sender()
+                .send_text(&notice.to_string());
+            let presence = json!({"type": "presence", "room": room, "members": members});
+            socket.to(&room).send_text(&presence.to_string());
+        }
+        "say" => {
+            let Some(room) = socket.data().room.clone() else {
+                return send(
+                    socket,
+                    json!({"type": "error", "text": "join a room first"}),
+                );
+            };
+            let text = field("text");
+            if text.is_empty() {
+                return;
+            }
+            let text: String = text.chars().take(MAX_TEXT).collect();
+            let said = json!({"type": "message", "name": socket.data().name, "text": text});
+            socket.to(&room).send_text(&said.to_string());
+        }
+        other => send(
+            socket,
+            json!({"type": "error", "text": format!("unknown type {other:?}")}),
+        ),
+    }
+}
+
+/// Takes the socket out of its room, telling the others.
+fn leave_room(directory: &Directory, socket: &mut Socket<'_, Member>) {
+    let Some(room) = socket.data_mut().room.take() else {
+        return;
+    };
+    socket.leave(&room);
+    let members = {
+        let mut rooms = directory.lock().unwrap_or_else(PoisonError::into_inner);
+        let members = rooms.entry(room.clone()).or_default();
+        members.remove(&socket.id());
+        let names = member_names(members);
+        if members.is_empty() {
+            rooms.remove(&room);
+        }
+        names
+    };
+    let name = socket.data().name.clone();
+    let notice = json!({"type": "notice", "text": format!("{name} left")});
+    socket
+        .to(&room)
+        .except_sender()
+        .send_text(&notice.to_string());
+    let presence = json!({"type": "presence", "room": room, "members": members});
+    socket
+        .to(&room)
+        .except_sender()
+        .send_text(&presence.to_string());
+}
+
+fn member_names(members: &BTreeMap<SocketId, String>) -> Vec<String> {
+    let mut names: Vec<String> = members.values().cloned().collect();
+    names.sort();
+    names
+}
+
+fn send(socket: &mut Socket<'_, Member>, value: Value) {
+    // Fails only when the socket is closing: nothing to tell it then.
+    let _ = socket.send_text(&value.to_string());
+}

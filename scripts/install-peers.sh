@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the interop peers used by tests/interop/, idempotently (fast when all are present):
+#   - npm `ws` (v8) and `playwright-core` into tests/interop/node_modules (no lock file, no
+#     browser download: the browser is Debian's chromium),
+#   - Python `websockets` (>=12) via pip,
+#   - Debian `chromium` (/usr/bin/chromium) via apt-get.
+# Prints one line per peer: "installed" or "already present".
+#
+#   bash scripts/install-peers.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+interop="$root/tests/interop"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+
+# --- npm: ws + playwright-core ------------------------------------------------------------
+if [ -d "$interop/node_modules/ws" ] && [ -d "$interop/node_modules/playwright-core" ]; then
+  echo "npm ws + playwright-core: already present"
+else
+  (
+    cd "$interop"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-package-lock --no-audit --no-fund \
+      --loglevel=error >/dev/null
+  )
+  rm -f "$interop/package-lock.json"
+  echo "npm ws + playwright-core: installed"
+fi
+
+# --- PyPI: websockets ----------------------------------------------------------------------
+if python3 -c 'import websockets.sync.client' >/dev/null 2>&1; then
+  echo "python websockets: already present"
+else
+  python3 -m pip install -q --root-user-action=ignore 'websockets>=12'
+  python3 -c 'import websockets.sync.client'
+  echo "python websockets: installed"
+fi
+
+# --- Debian: chromium ----------------------------------------------------------------------
+if [ -x /usr/bin/chromium ]; then
+  echo "chromium: already present"
+else
+  apt_get() { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+  # Refresh the package lists only when they don't know chromium yet.
+  if ! apt-cache show chromium >/dev/null 2>&1; then apt_get update -qq; fi
+  if ! apt_get install -y -qq chromium >/dev/null 2>&1; then
+    apt_get update -qq   # stale lists (e.g. a 404 for an old version): refresh and retry once
+    apt_get install -y -qq chromium >/dev/null
+  fi
+  [ -x /usr/bin/chromium ]
+  echo "chromium: installed"
+fi

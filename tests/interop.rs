@@ -1,0 +1,220 @@
+//! Interop with real peers, in both directions: Node `ws` and Python `websockets` clients
+//! against our server, our event-loop client against their servers, and headless Chromium
+//! using the chat page in two tabs.
+//!
+//! The peers are installed by `scripts/install-peers.sh` (`.ci/run` does it), so these
+//! tests are ignored by a bare `cargo test`; run them with
+//! `cargo test --test interop -- --include-ignored`.
+
+#![cfg(feature = "server")]
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+use rfc6455::events::{Client, Server};
+use rfc6455::{CloseCode, Message};
+use support::{PATIENCE, start};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn interop(file: &str) -> PathBuf {
+    repo().join("tests/interop").join(file)
+}
+
+/// Runs a peer script to completion; it must print "ok" and exit 0.
+fn run_peer(program: &str, script: &str, args: &[&str]) {
+    let output = Command::new(program)
+        .arg(interop(script))
+        .args(args)
+        .current_dir(interop(""))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.lines().any(|l| l.trim() == "ok"),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+}
+
+fn echo_server() -> rfc6455::events::Running {
+    start(Server::<()>::new().on_message(|socket, message| {
+        socket.send(message).unwrap();
+    }))
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn node_ws_client_against_our_server() {
+    let server = echo_server();
+    run_peer("node", "node_client.mjs", &[&support::url(&server, "/")]);
+    server.shutdown().unwrap();
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn python_websockets_client_against_our_server() {
+    let server = echo_server();
+    run_peer(
+        "python3",
+        "python_client.py",
+        &[&support::url(&server, "/")],
+    );
+    server.shutdown().unwrap();
+}
+
+/// A peer echo server: a child process that printed `PORT n`.
+struct PeerServer {
+    child: Child,
+    port: u16,
+    lines: mpsc::Receiver<String>,
+}
+
+impl PeerServer {
+    fn start(program: &str, script: &str) -> PeerServer {
+        let mut child = Command::new(program)
+            .arg(interop(script))
+            .current_dir(interop(""))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+        let (sender, lines) = mpsc::channel();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = lines.recv_timeout(PATIENCE).expect("the peer's PORT line");
+        let port = first
+            .strip_prefix("PORT ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        PeerServer { child, port, lines }
+    }
+}
+
+impl Drop for PeerServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Our event-loop client runs the same exchange as the peers' clients against a peer
+/// echo server, then closes with 1000 "done"; the peer must report that close.
+fn our_client_against(program: &str, script: &str) {
+    let peer = PeerServer::start(program, script);
+    let mut expected: Vec<Message> = vec![Message::from("hello"), Message::from("κόσμε 🙂")];
+    expected.push(Message::from(
+        (0..65536u32).map(|i| (i * 7) as u8).collect::<Vec<u8>>(),
+    ));
+    expected.push(Message::from(
+        (0..1 << 20)
+            .map(|i: u32| (i * 13) as u8)
+            .collect::<Vec<u8>>(),
+    ));
+    expected.extend((0..100).map(|i| Message::from(format!("m{i}"))));
+    let to_send = expected.clone();
+    let (received, messages) = mpsc::channel();
+    let (closes, close) = mpsc::channel();
+    let (opened, open) = mpsc::channel();
+    let config = rfc6455::Config {
+        // The whole exchange (1.1 MiB) is queued at once.
+        max_write_buffer: 8 << 20,
+        ..Default::default()
+    };
+    let client = Client::<()>::new()
+        .config(config)
+        .on_open(move |socket| {
+            for message in &to_send {
+                socket.send(message.clone()).unwrap();
+            }
+            opened.send(socket.id()).unwrap();
+        })
+        .on_message(move |_, message| received.send(message).unwrap())
+        .on_close(move |_, code, reason| closes.send((code, reason.to_owned())).unwrap())
+        .connect(&format!("ws://127.0.0.1:{}/", peer.port))
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let id = open.recv_timeout(PATIENCE).unwrap();
+    for (index, want) in expected.iter().enumerate() {
+        let got = messages.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(&got, want, "message {index}");
+    }
+    client
+        .handle()
+        .close(id, CloseCode::NORMAL, "done")
+        .unwrap();
+    let (code, _) = close.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(code, CloseCode::NORMAL);
+    let report = peer.lines.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(report, "CLOSED 1000 done");
+    client.join().unwrap();
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn our_client_against_a_node_ws_server() {
+    our_client_against("node", "node_server.mjs");
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn our_client_against_a_python_websockets_server() {
+    our_client_against("python3", "python_server.py");
+}
+
+/// The chat example, built by `cargo test` with the other examples.
+fn chat_binary() -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let profile = deps.parent().and_then(Path::parent).unwrap();
+    profile.join("examples").join("chat")
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn chromium_uses_the_chat_page_in_two_tabs() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut chat = Command::new(chat_binary())
+        .arg(format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the chat example: `cargo build --example chat` (a plain `cargo test` builds it)");
+    let mut ready = String::new();
+    BufReader::new(chat.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(ready.starts_with("chat on http://"), "{ready}");
+    let screenshot = repo().join("docs/chat.png");
+    let result = std::panic::catch_unwind(|| {
+        run_peer(
+            "node",
+            "chat_browser.mjs",
+            &[
+                &format!("http://127.0.0.1:{port}/"),
+                screenshot.to_str().unwrap(),
+            ],
+        )
+    });
+    let _ = chat.kill();
+    let _ = chat.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
