@@ -1,0 +1,50 @@
+//! Arbitrary response heads, fed in arbitrary chunks, into the client handshake.
+//!
+//! Asserts: the outcome (accepted response, error) is the same as when the bytes are fed
+//! whole, and the frames after the head reach the connection whatever the split.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rfc6455::Config;
+use rfc6455::handshake::{ClientHandshake, ClientRequest, Extension};
+use rfc6455_fuzz::Chunked;
+
+fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<(String, usize)>, String> {
+    let request = ClientRequest::new("example.com", "/chat")
+        .protocol("chat")
+        .extension(Extension::new("permessage-deflate"));
+    let mut handshake =
+        ClientHandshake::with_nonce(&request, config, *b"the sample nonce").expect("request");
+    for (index, chunk) in chunks.iter().enumerate() {
+        match handshake.receive(chunk) {
+            Ok(None) => {}
+            Ok(Some(connected)) => {
+                let mut connection = connected.connection;
+                for later in &chunks[index + 1..] {
+                    connection.receive(later);
+                }
+                let summary = format!(
+                    "{} {:?} {:?} {:?}",
+                    connected.response.status(),
+                    connected.response.protocol(),
+                    connected.response.extensions(),
+                    connected.response.head().as_bytes(),
+                );
+                return Ok(Some((summary, connection.buffered_input())));
+            }
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    Ok(None)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let input = Chunked::from_bytes(data);
+    let config = Config {
+        max_head_bytes: 2048,
+        max_headers: 16,
+        max_line_bytes: 512,
+        ..Config::default()
+    };
+    assert_eq!(outcome(&config, &[&input.data]), outcome(&config, &input.chunks()));
+});

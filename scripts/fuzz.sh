@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs the cargo-fuzz targets (fuzz/), each for a given time, and prints per target: wall
+# and CPU seconds, executions, executions per second, and coverage (libFuzzer's cov/ft).
+# Installs cargo-fuzz if missing. The corpus grows in fuzz/corpus/<target> (not in git);
+# fuzz/seeds/<target> and fuzz/dict/websocket.dict are the committed seeds and dictionary.
+# Any crash fails the run; the input is left in fuzz/artifacts/<target>/.
+#
+# usage: scripts/fuzz.sh [seconds per target, default 60] [target ...]
+#        (CI runs every target for 60 s; long runs: scripts/fuzz.sh 3600 frame)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=(frame handshake_request handshake_response connection_server connection_client roundtrip extensions)
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+export RUSTC_BOOTSTRAP=1
+(cd fuzz && cargo fuzz build >/dev/null 2>&1) || (cd fuzz && cargo fuzz build)
+
+mkdir -p fuzz/logs
+printf '%-20s %8s %8s %12s %10s %6s %7s\n' target wall_s cpu_s executions exec_per_s cov ft
+status=0
+for target in "${targets[@]}"; do
+  mkdir -p "fuzz/corpus/$target"
+  log="fuzz/logs/$target-$(date +%Y%m%d-%H%M%S).log"
+  TIMEFORMAT='%R %U %S'
+  times_line=$( { time (cd fuzz && cargo fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+      -max_total_time="$seconds" -dict=dict/websocket.dict -rss_limit_mb=4096 \
+      -print_final_stats=1 >"../$log" 2>&1); } 2>&1 ) || {
+    echo "$target: FAILED (see $log)"; grep -E "panicked|ERROR|SUMMARY" "$log" | head -5; status=1; continue; }
+  read -r wall user sys <<<"$times_line"
+  python3 - "$log" "$target" "$wall" "$user" "$sys" <<'PY'
+import re, sys
+log, target, wall, user, sys_time = sys.argv[1:]
+text = open(log, errors="replace").read()
+def last(pattern):
+    found = re.findall(pattern, text)
+    return found[-1] if found else "?"
+print(f"{target:<20} {float(wall):8.0f} {float(user) + float(sys_time):8.0f} "
+      f"{last(r'stat::number_of_executed_units: ([0-9]+)'):>12} "
+      f"{last(r'stat::average_exec_per_sec: +([0-9]+)'):>10} "
+      f"{last(r'cov: ([0-9]+)'):>6} {last(r'ft: ([0-9]+)'):>7}")
+PY
+done
+exit $status
