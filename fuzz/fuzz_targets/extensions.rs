@@ -18,7 +18,10 @@ fn upgrade(extensions: &[u8], protocols: &[u8]) -> Option<Incoming> {
     head.extend_from_slice(b"\r\nSec-WebSocket-Protocol: ");
     head.extend_from_slice(protocols);
     head.extend_from_slice(b"\r\n\r\n");
-    ServerHandshake::new(&Config::default()).receive(&head).ok().flatten()
+    ServerHandshake::new(&Config::default())
+        .receive(&head)
+        .ok()
+        .flatten()
 }
 
 // Input: the extensions value, a 0xFF byte, the protocols value.
@@ -32,9 +35,17 @@ fuzz_target!(|data: &[u8]| {
     };
     for protocol in request.protocols() {
         assert!(!protocol.is_empty());
-        assert!(!protocol.bytes().any(|b| b == b',' || b == b' ' || b.is_ascii_control()));
+        assert!(
+            !protocol
+                .bytes()
+                .any(|b| b == b',' || b == b' ' || b.is_ascii_control())
+        );
     }
-    let written: Vec<String> = request.extensions().iter().map(ToString::to_string).collect();
+    let written: Vec<String> = request
+        .extensions()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let again = upgrade(written.join(", ").as_bytes(), b"p");
     let Some(Incoming::Upgrade(again)) = again else {
         panic!("our own extension header does not parse: {written:?}");

@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rfc6455::frame::{FrameHeader, MAX_HEADER_LEN};
 use rfc6455::Role;
+use rfc6455::frame::{FrameHeader, MAX_HEADER_LEN};
 use rfc6455_fuzz::{TrackingAllocator, run, small_limits};
 
 #[global_allocator]
@@ -26,14 +26,21 @@ fuzz_target!(|data: &[u8]| {
         if minimal {
             assert_eq!(&encoded[..encoded_len], &data[..len], "re-encoding differs");
         }
-        assert_eq!(FrameHeader::decode(&encoded[..encoded_len]), Ok(Some((header, encoded_len))));
+        assert_eq!(
+            FrameHeader::decode(&encoded[..encoded_len]),
+            Ok(Some((header, encoded_len)))
+        );
     }
     let config = small_limits();
     TrackingAllocator::reset();
     let outcome = run(Role::Server, &config, &[data]);
     // The input buffer holds what was given; nothing else may grow past the limits.
     let bound = 2 * data.len() + 2 * config.max_message_size + 4096;
-    assert!(TrackingAllocator::largest() <= bound, "allocation of {} bytes", TrackingAllocator::largest());
+    assert!(
+        TrackingAllocator::largest() <= bound,
+        "allocation of {} bytes",
+        TrackingAllocator::largest()
+    );
     if let Some(code) = outcome.close_code {
         assert!(matches!(code.0, 1002 | 1007 | 1009), "close code {code}");
     }

@@ -10,8 +10,10 @@ use rfc6455::Config;
 use rfc6455::handshake::{Accept, Incoming, ServerHandshake, accept_key};
 use rfc6455_fuzz::Chunked;
 
-/// (what the head was, its bytes, the bytes after it) or the error.
-fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<(String, Vec<u8>, Vec<u8>)>, String> {
+/// What the head was, its bytes, and the bytes after it.
+type Parsed = (String, Vec<u8>, Vec<u8>);
+
+fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<Parsed>, String> {
     let mut handshake = ServerHandshake::new(config);
     for (index, chunk) in chunks.iter().enumerate() {
         match handshake.receive(chunk) {
@@ -22,7 +24,9 @@ fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<(String, Vec<u8>,
                         let accepted = upgrade.accept(&Accept::new(), config).expect("accept");
                         let expected = accept_key(upgrade.key().as_bytes());
                         let response = String::from_utf8(accepted.response).expect("ASCII");
-                        assert!(response.contains(&format!("Sec-WebSocket-Accept: {expected}\r\n")));
+                        assert!(
+                            response.contains(&format!("Sec-WebSocket-Accept: {expected}\r\n"))
+                        );
                         ("upgrade", upgrade.request())
                     }
                     Incoming::Http(request) => ("http", request),
@@ -32,11 +36,17 @@ fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<(String, Vec<u8>,
                     rest.extend_from_slice(later);
                 }
                 let head = request.head().as_bytes().to_vec();
-                return Ok(Some((format!("{kind} {} {}", request.method(), request.target()), head, rest)));
+                return Ok(Some((
+                    format!("{kind} {} {}", request.method(), request.target()),
+                    head,
+                    rest,
+                )));
             }
             Err(error) => {
                 if error.http_status().is_some() {
-                    let response = error.rejection_response().expect("a refusal has a response");
+                    let response = error
+                        .rejection_response()
+                        .expect("a refusal has a response");
                     assert!(response.starts_with(b"HTTP/1.1 "));
                 }
                 return Err(error.to_string());

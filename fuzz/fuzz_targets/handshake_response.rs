@@ -46,5 +46,8 @@ fuzz_target!(|data: &[u8]| {
         max_line_bytes: 512,
         ..Config::default()
     };
-    assert_eq!(outcome(&config, &[&input.data]), outcome(&config, &input.chunks()));
+    assert_eq!(
+        outcome(&config, &[&input.data]),
+        outcome(&config, &input.chunks())
+    );
 });

@@ -56,7 +56,9 @@ fuzz_target!(|plan: Plan| {
                 let parts = pieces(text.as_bytes(), sizes);
                 let last = parts.len() - 1;
                 for (i, part) in parts.into_iter().enumerate() {
-                    sender.send_fragment(MessageKind::Text, part, i == last).unwrap();
+                    sender
+                        .send_fragment(MessageKind::Text, part, i == last)
+                        .unwrap();
                 }
                 expected.push(Event::Text(Text::from(text.as_str())));
             }
@@ -64,7 +66,9 @@ fuzz_target!(|plan: Plan| {
                 let parts = pieces(data, sizes);
                 let last = parts.len() - 1;
                 for (i, part) in parts.into_iter().enumerate() {
-                    sender.send_fragment(MessageKind::Binary, part, i == last).unwrap();
+                    sender
+                        .send_fragment(MessageKind::Binary, part, i == last)
+                        .unwrap();
                     if i == 0 && last > 0 {
                         sender.send_ping(b"mid").unwrap();
                         expected.push(Event::Ping(Bytes::from_static(b"mid")));
@@ -83,7 +87,10 @@ fuzz_target!(|plan: Plan| {
     while let Some(chunk) = sender.take_output() {
         wire.extend_from_slice(&chunk);
     }
-    let chunked = rfc6455_fuzz::Chunked { cuts: plan.cuts, data: wire };
+    let chunked = rfc6455_fuzz::Chunked {
+        cuts: plan.cuts,
+        data: wire,
+    };
     let outcome = run(receiver_role, &config, &chunked.chunks());
     assert_eq!(outcome.error, None);
     assert_eq!(outcome.events, expected);

@@ -19,7 +19,10 @@ impl Chunked {
     /// positions, then the stream. A seed is a plain stream after a zero byte.
     pub fn from_bytes(input: &[u8]) -> Chunked {
         let Some((&count, rest)) = input.split_first() else {
-            return Chunked { cuts: Vec::new(), data: Vec::new() };
+            return Chunked {
+                cuts: Vec::new(),
+                data: Vec::new(),
+            };
         };
         let count = usize::from(count % 16).min(rest.len() / 2);
         let (cut_bytes, data) = rest.split_at(count * 2);
@@ -27,7 +30,10 @@ impl Chunked {
             .chunks_exact(2)
             .map(|pair| u16::from_le_bytes([pair[0], pair[1]]))
             .collect();
-        Chunked { cuts, data: data.to_vec() }
+        Chunked {
+            cuts,
+            data: data.to_vec(),
+        }
     }
 
     /// The chunks, in order, covering all of `data`.
