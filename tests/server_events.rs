@@ -26,6 +26,7 @@ fn echo_server() -> Server<()> {
 
 #[test]
 fn many_clients_at_once_on_two_workers() {
+    let _exclusive = support::exclusive();
     let running = start(echo_server().workers(2));
     let url = support::url(&running, "/");
     let threads: Vec<_> = (0..100)
@@ -56,6 +57,7 @@ fn many_clients_at_once_on_two_workers() {
 
 #[test]
 fn handlers_see_open_message_close_and_data() {
+    let _exclusive = support::exclusive();
     #[derive(Default)]
     struct Counter {
         messages: usize,
@@ -136,6 +138,7 @@ fn expect_text(socket: &mut rfc6455::blocking::WebSocket<TcpStream>, expected: &
 
 #[test]
 fn rooms_are_isolated_across_workers() {
+    let _exclusive = support::exclusive();
     let running = start(room_server().workers(2));
     let mut alice = client(&running, "/");
     let mut bob = client(&running, "/");
@@ -159,6 +162,7 @@ fn rooms_are_isolated_across_workers() {
 
 #[test]
 fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
+    let _exclusive = support::exclusive();
     let (ids, id) = mpsc::channel();
     let running = start(Server::<()>::new().workers(2).on_open(move |socket| {
         socket.join("news");
@@ -208,6 +212,7 @@ fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
 
 #[test]
 fn graceful_shutdown_sends_1001_to_everyone() {
+    let _exclusive = support::exclusive();
     let (opened, open) = mpsc::channel();
     let closes = Arc::new(Mutex::new(Vec::new()));
     let recorded = closes.clone();
@@ -242,6 +247,7 @@ fn graceful_shutdown_sends_1001_to_everyone() {
 
 #[test]
 fn plain_http_and_refusals_share_the_port() {
+    let _exclusive = support::exclusive();
     let running = start(
         Server::<()>::new()
             .on_http(|request| match request.path() {
@@ -288,6 +294,7 @@ fn plain_http_and_refusals_share_the_port() {
 
 #[test]
 fn subprotocol_chosen_in_on_upgrade_reaches_both_sides() {
+    let _exclusive = support::exclusive();
     let (protocols, protocol) = mpsc::channel();
     let running = start(
         Server::<()>::new()
@@ -322,6 +329,7 @@ fn subprotocol_chosen_in_on_upgrade_reaches_both_sides() {
 
 #[test]
 fn a_protocol_violation_is_reported_and_answered_with_its_close_code() {
+    let _exclusive = support::exclusive();
     let (errors, error) = mpsc::channel();
     let closes = errors.clone();
     let running = start(
@@ -348,6 +356,7 @@ fn a_protocol_violation_is_reported_and_answered_with_its_close_code() {
 
 #[test]
 fn one_encoding_is_shared_by_every_recipient() {
+    let _exclusive = support::exclusive();
     // 40 peers that never read; a 4 MiB broadcast. Queued as 40 copies it would add
     // 160 MiB to this process; shared, it adds one copy (plus what the kernel took).
     const PEERS: usize = 40;

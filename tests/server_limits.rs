@@ -56,6 +56,7 @@ fn flooding_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
 
 #[test]
 fn a_peer_that_never_reads_hits_the_write_queue_bound_and_is_closed() {
+    let _exclusive = support::exclusive();
     let (server, reports) = flooding_server(config());
     let running = start(server);
     let _peer = support::raw_client(running.local_addr().unwrap());
@@ -90,6 +91,7 @@ fn a_peer_that_never_reads_hits_the_write_queue_bound_and_is_closed() {
 
 #[test]
 fn the_refuse_policy_keeps_the_connection_and_refuses_sends() {
+    let _exclusive = support::exclusive();
     let config = Config {
         backpressure: Backpressure::Refuse,
         ..config()
@@ -117,6 +119,7 @@ fn the_refuse_policy_keeps_the_connection_and_refuses_sends() {
 
 #[test]
 fn the_write_queue_error_is_precise() {
+    let _exclusive = support::exclusive();
     let error = Error::from(CapacityError::WriteBufferFull {
         buffered: 10,
         limit: 5,
@@ -147,6 +150,7 @@ fn timeout_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
 
 #[test]
 fn a_slow_handshake_is_dropped_at_the_handshake_timeout() {
+    let _exclusive = support::exclusive();
     let (server, _) = timeout_server(Config {
         handshake_timeout: Duration::from_millis(200),
         ..config()
@@ -162,6 +166,7 @@ fn a_slow_handshake_is_dropped_at_the_handshake_timeout() {
 
 #[test]
 fn a_silent_peer_gets_a_ping_then_is_closed_at_the_pong_timeout() {
+    let _exclusive = support::exclusive();
     let (server, reports) = timeout_server(Config {
         ping_interval: Some(Duration::from_millis(100)),
         pong_timeout: Duration::from_millis(200),
@@ -182,6 +187,7 @@ fn a_silent_peer_gets_a_ping_then_is_closed_at_the_pong_timeout() {
 
 #[test]
 fn a_peer_that_answers_pings_stays_connected() {
+    let _exclusive = support::exclusive();
     let (server, reports) = timeout_server(Config {
         ping_interval: Some(Duration::from_millis(50)),
         pong_timeout: Duration::from_millis(100),
@@ -205,6 +211,7 @@ fn a_peer_that_answers_pings_stays_connected() {
 
 #[test]
 fn a_peer_that_never_answers_our_close_is_dropped_at_the_close_timeout() {
+    let _exclusive = support::exclusive();
     let (server, reports) = timeout_server(config());
     let (ids, id) = mpsc::channel();
     let server = server.on_open(move |socket| ids.send(socket.id()).unwrap());
@@ -226,6 +233,7 @@ fn a_peer_that_never_answers_our_close_is_dropped_at_the_close_timeout() {
 
 #[test]
 fn memory_stays_bounded_while_a_peer_that_never_reads_is_flooded() {
+    let _exclusive = support::exclusive();
     // Under the refuse policy the connection stays open while the application keeps
     // sending: 200,000 attempts of 1 KiB (200 MiB) must leave the process within the
     // 1 MiB queue bound plus a few MiB, not 200 MiB larger.

@@ -6,6 +6,14 @@
 //! depend on the connection (who must mask, which RSV bits an extension claims, limits) are
 //! the connection's.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use crate::error::ProtocolError;
 
 /// The longest a frame header can be: 2 bytes, 8 of extended length, 4 of masking key.
@@ -201,7 +209,10 @@ impl FrameHeader {
             }
         }
         if let Some(key) = self.mask {
-            dst[len..len + 4].copy_from_slice(&key);
+            // `len` is 2, 4 or 10, so the key always fits in the 14 bytes.
+            if let Some(slot) = dst.get_mut(len..len + 4) {
+                slot.copy_from_slice(&key);
+            }
             len += 4;
         }
         len
@@ -209,6 +220,12 @@ impl FrameHeader {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -1,5 +1,13 @@
 //! Payload masking (RFC 6455 section 5.3): XOR with a 4-byte key, a word at a time.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 /// XORs `buf` with `key`, where `buf` starts `offset` bytes into the masked payload.
 ///
 /// Masking is its own inverse, so this both masks and unmasks. The offset lets a payload
@@ -41,6 +49,12 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

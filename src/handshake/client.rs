@@ -1,6 +1,14 @@
 //! The client side of the opening handshake: write the upgrade request, read and check the
 //! server's response.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use super::accept_key::{accept_key, encode_key, generate_key};
 use super::head::{Head, HeadKind, HeadParser, StartLine};
 use super::header_values::{Extension, lists_contain, parse_extensions, parse_protocols};
@@ -311,4 +319,10 @@ pub struct Connected {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests;

@@ -7,6 +7,14 @@
 //! quadratic, CVE-2023-43669). It copies only the head's own bytes, at most
 //! `max_head_bytes`, and stops at the blank line: what follows belongs to the caller.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use std::ops::Range;
 
 use crate::config::Config;
@@ -370,4 +378,10 @@ pub(crate) fn is_field_value_byte(byte: u8) -> bool {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests;

@@ -22,7 +22,7 @@ mod url;
 pub use accept_key::accept_key;
 pub use client::{ClientHandshake, ClientRequest, Connected, Response};
 pub use head::Head;
-pub use header_values::Extension;
+pub use header_values::{Extension, extension_parse_steps};
 pub use response::HttpResponse;
 pub use server::{Accept, Accepted, Incoming, Request, ServerHandshake, UpgradeRequest};
 pub use url::Url;

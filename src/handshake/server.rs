@@ -1,6 +1,14 @@
 //! The server side of the opening handshake: read a request head, tell a WebSocket upgrade
 //! from a plain HTTP request, validate the upgrade, and write the 101 that accepts it.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use bytes::Bytes;
 
 use super::accept_key::{accept_key, is_valid_key};
@@ -352,4 +360,10 @@ pub struct Accepted {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests;

@@ -1,5 +1,13 @@
 //! [`Url`]: the `ws://` and `wss://` URLs of RFC 6455 section 3.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use crate::error::HandshakeError;
 
 /// A parsed `ws://host[:port][/path][?query]` or `wss://...` URL.
@@ -156,6 +164,12 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), HandshakeErro
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,13 @@
 //! Close codes (RFC 6455 section 7.4) and the close frame's payload: a code and a reason.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use bytes::Bytes;
 
 /// A close status code.
@@ -109,6 +117,12 @@ pub(crate) fn parse_close_payload(
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use crate::error::ProtocolError;

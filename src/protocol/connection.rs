@@ -6,6 +6,14 @@
 //! limits), answers pings and close frames by itself, and fails the connection with the
 //! right close code when the peer breaks a rule.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -88,7 +96,16 @@ struct IncomingMessage {
     kind: MessageKind,
     data: BytesMut,
     fragments: usize,
+    /// What counts against `max_message_size`: the payload plus
+    /// [`FRAGMENT_OVERHEAD`] per fragment.
+    accounted: u64,
 }
+
+/// What each fragment of a fragmented message counts against `max_message_size` on top of
+/// its payload (about a frame header's worth). Fragments are appended to one buffer, so
+/// they cost no memory of their own; counting them anyway means a stream of tiny or empty
+/// fragments reaches the limit, as the work it causes grows with their number.
+pub(crate) const FRAGMENT_OVERHEAD: u64 = 16;
 
 /// A WebSocket connection after a successful handshake, with no I/O of its own.
 ///
@@ -129,6 +146,10 @@ pub struct Connection {
     outgoing_fragmented: Option<MessageKind>,
     /// Validates the text fragments we send.
     outgoing_utf8: Utf8Validator,
+    /// The payload of the latest ping that arrived while output was pending: it is
+    /// answered once the output drains, and replaces any earlier one (RFC 6455 5.5.3), so a
+    /// peer that floods pings without reading cannot make us queue pongs without bound.
+    unanswered_ping: Option<Bytes>,
 }
 
 impl Connection {
@@ -150,6 +171,7 @@ impl Connection {
             output: Output::default(),
             outgoing_fragmented: None,
             outgoing_utf8: Utf8Validator::default(),
+            unanswered_ping: None,
         }
     }
 
@@ -267,7 +289,7 @@ impl Connection {
             (OpCode::Text | OpCode::Binary, Some(_)) => {
                 return Err(ProtocolError::ExpectedContinuation.into());
             }
-            (OpCode::Continuation, Some(message)) => (message.data.len(), message.fragments + 1),
+            (OpCode::Continuation, Some(message)) => (message.accounted, message.fragments + 1),
             _ => (0, 1),
         };
         if header.payload_len > self.limits.max_frame_size as u64 {
@@ -278,7 +300,9 @@ impl Connection {
             .into());
         }
         if !header.opcode.is_control() {
-            let size = already as u64 + header.payload_len;
+            let fragmented = !header.fin || header.opcode == OpCode::Continuation;
+            let overhead = if fragmented { FRAGMENT_OVERHEAD } else { 0 };
+            let size = already + header.payload_len + overhead;
             if size > self.limits.max_message_size as u64 {
                 return Err(CapacityError::MessageTooLarge {
                     size,
@@ -312,7 +336,9 @@ impl Connection {
         if arrived <= frame.unmasked {
             return Ok(());
         }
-        let fresh = &mut self.input[frame.unmasked..arrived];
+        let Some(fresh) = self.input.get_mut(frame.unmasked..arrived) else {
+            return Ok(());
+        };
         if let Some(key) = frame.header.mask {
             apply_mask(fresh, key, frame.unmasked);
         }
@@ -356,6 +382,7 @@ impl Connection {
                     kind,
                     data,
                     fragments: 1,
+                    accounted: payload.len() as u64 + FRAGMENT_OVERHEAD,
                 });
                 Ok(None)
             }
@@ -365,6 +392,7 @@ impl Connection {
                 };
                 message.data.extend_from_slice(&payload);
                 message.fragments += 1;
+                message.accounted += payload.len() as u64 + FRAGMENT_OVERHEAD;
                 if !header.fin {
                     return Ok(None);
                 }
@@ -376,7 +404,11 @@ impl Connection {
             }
             OpCode::Ping => {
                 if self.state == State::Open {
-                    self.encode_frame(OpCode::Pong, &payload, true)?;
+                    if self.output.len() == 0 {
+                        self.encode_frame(OpCode::Pong, &payload, true)?;
+                    } else {
+                        self.unanswered_ping = Some(payload.clone());
+                    }
                 }
                 Ok(Some(Event::Ping(payload)))
             }
@@ -388,7 +420,7 @@ impl Connection {
                     let reply = if frame.code == CloseCode::NO_STATUS {
                         &[][..]
                     } else {
-                        &payload[..2]
+                        payload.get(..2).unwrap_or_default()
                     };
                     self.encode_frame(OpCode::Close, reply, true)?;
                 }
@@ -464,8 +496,9 @@ impl Connection {
         let header = FrameHeader::new(kind.opcode(), payload.len() as u64);
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        self.output.tail_mut().extend_from_slice(&head[..head_len]);
-        self.output.appended(head_len);
+        let head = head.get(..head_len).unwrap_or_default();
+        self.output.tail_mut().extend_from_slice(head);
+        self.output.appended(head.len());
         self.output.push_shared(payload);
         Ok(())
     }
@@ -569,10 +602,10 @@ impl Connection {
         if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
             return Err(UsageError::ControlPayloadTooLong(reason.len() + 2).into());
         }
-        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-        payload[..2].copy_from_slice(&code.0.to_be_bytes());
-        payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
-        self.encode_frame(OpCode::Close, &payload[..2 + reason.len()], true)?;
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        payload.extend_from_slice(&code.0.to_be_bytes());
+        payload.extend_from_slice(reason.as_bytes());
+        self.encode_frame(OpCode::Close, &payload, true)?;
         self.state = State::CloseSent;
         Ok(())
     }
@@ -600,13 +633,14 @@ impl Connection {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
+        let head = head.get(..head_len).unwrap_or_default();
         let tail = self.output.tail_mut();
-        tail.reserve(head_len + payload.len());
-        tail.extend_from_slice(&head[..head_len]);
+        tail.reserve(head.len() + payload.len());
+        tail.extend_from_slice(head);
         let payload_start = tail.len();
         tail.extend_from_slice(payload);
-        if let Some(key) = mask {
-            apply_mask(&mut tail[payload_start..], key, 0);
+        if let (Some(key), Some(masked)) = (mask, tail.get_mut(payload_start..)) {
+            apply_mask(masked, key, 0);
         }
         self.output.appended(head_len + payload.len());
         Ok(())
@@ -639,6 +673,18 @@ impl Connection {
     /// If `n` is more than [`buffered_amount`](Self::buffered_amount).
     pub fn advance_output(&mut self, n: usize) {
         self.output.advance(n);
+        self.answer_latest_ping();
+    }
+
+    /// Once the output has drained, answers the latest ping that arrived meanwhile.
+    fn answer_latest_ping(&mut self) {
+        if self.output.len() == 0
+            && let Some(payload) = self.unanswered_ping.take()
+            && self.state == State::Open
+        {
+            // Masking-key failure: the ping goes unanswered, which a peer tolerates.
+            let _ = self.encode_frame(OpCode::Pong, &payload, true);
+        }
     }
 
     /// Exchanges the buffer small frames are encoded into with `buffer`, if nothing is
@@ -656,7 +702,9 @@ impl Connection {
 
     /// Takes the next chunk of pending output as owned bytes.
     pub fn take_output(&mut self) -> Option<Bytes> {
-        self.output.pop_chunk()
+        let chunk = self.output.pop_chunk();
+        self.answer_latest_ping();
+        chunk
     }
 
     /// Bytes queued and not yet written (as the browser API's `bufferedAmount`).
@@ -685,8 +733,14 @@ fn truncate_at_char_boundary(text: &str, max: usize) -> &str {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    &text[..end]
+    text.get(..end).unwrap_or_default()
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests;

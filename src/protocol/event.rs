@@ -1,5 +1,13 @@
 //! [`Event`]: what a [`Connection`](super::Connection) reports, as plain data.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 use bytes::Bytes;
 
 use super::CloseFrame;

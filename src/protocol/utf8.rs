@@ -2,6 +2,14 @@
 //! it trickles in) and must fail at the first byte that can no longer be valid, not at the
 //! end of the message.
 
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
 /// Validates a byte stream piece by piece.
 ///
 /// A code point may straddle pieces; up to 3 bytes of it are carried over. Each piece is
@@ -54,9 +62,12 @@ impl Utf8Validator {
         let width = sequence_width(self.partial[0]);
         let take = (width - have).min(input.len());
         let (head, rest) = input.split_at(take);
-        self.partial[have..have + take].copy_from_slice(head);
         let now = have + take;
-        let candidate = &self.partial[..now];
+        // have < width <= 4 and take <= width - have, so both ranges are inside the array.
+        if let Some(slot) = self.partial.get_mut(have..now) {
+            slot.copy_from_slice(head);
+        }
+        let candidate = self.partial.get(..now).unwrap_or_default();
         match std::str::from_utf8(candidate) {
             Ok(_) => {
                 self.partial_len = 0;
@@ -72,9 +83,11 @@ impl Utf8Validator {
 
     fn keep_partial(&mut self, tail: &[u8]) {
         // `from_utf8` reports at most 3 trailing bytes as an incomplete sequence.
-        let len = tail.len().min(3);
-        self.partial[..len].copy_from_slice(&tail[..len]);
-        self.partial_len = len as u8;
+        let kept = tail.get(..3).unwrap_or(tail);
+        if let Some(slot) = self.partial.get_mut(..kept.len()) {
+            slot.copy_from_slice(kept);
+        }
+        self.partial_len = kept.len() as u8;
     }
 }
 
@@ -89,6 +102,12 @@ fn sequence_width(lead: u8) -> usize {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -485,9 +485,10 @@ fn a_frame_announcing_2_pow_63_minus_1_bytes_is_refused_before_any_allocation() 
 }
 
 #[test]
-fn message_size_limit_counts_every_fragment() {
+fn message_size_limit_counts_every_fragment_and_its_overhead() {
+    let overhead = super::FRAGMENT_OVERHEAD as usize;
     let config = Config {
-        max_message_size: 10,
+        max_message_size: 10 + 2 * overhead,
         ..Config::default()
     };
     let mut ok = client_frame(false, 2, &[0; 5]);
@@ -495,12 +496,16 @@ fn message_size_limit_counts_every_fragment() {
     assert_eq!(run(limited(config.clone()), &ok, &[]).events.len(), 1);
     let mut over = client_frame(false, 2, &[0; 5]);
     over.extend(client_frame(false, 0, &[0; 5]));
-    over.extend(client_frame(true, 0, &[0; 1]));
+    over.extend(client_frame(true, 0, &[]));
     let outcome = run(limited(config.clone()), &over, &[]);
     assert_eq!(outcome.close_code, Some(CloseCode::MESSAGE_TOO_BIG));
     assert!(outcome.error.unwrap().contains("message"));
     // A single frame over the message limit is refused too.
-    let outcome = run(limited(config), &client_frame(true, 1, &[b'a'; 11]), &[]);
+    let outcome = run(
+        limited(config),
+        &client_frame(true, 1, &vec![b'a'; 11 + 2 * overhead]),
+        &[],
+    );
     assert_eq!(outcome.close_code, Some(CloseCode::MESSAGE_TOO_BIG));
 }
 
@@ -786,4 +791,36 @@ fn encoded_messages_are_shared_and_checked() {
         closing.send_encoded(&message),
         Err(Error::Usage(UsageError::SendAfterClose))
     ));
+}
+
+#[test]
+fn a_single_frame_message_may_use_the_whole_message_limit() {
+    let config = Config {
+        max_message_size: 100,
+        ..Config::default()
+    };
+    let outcome = run(limited(config), &client_frame(true, 2, &[0; 100]), &[]);
+    assert_eq!(outcome.events.len(), 1);
+}
+
+#[test]
+fn a_ping_flood_without_reads_queues_one_pong() {
+    let mut connection = server();
+    for i in 0..1000u32 {
+        connection.receive(&client_frame(true, 9, &i.to_be_bytes()));
+    }
+    let mut pings = 0;
+    while let Some(event) = connection.poll_event().unwrap() {
+        assert!(matches!(event, Event::Ping(_)));
+        pings += 1;
+    }
+    assert_eq!(pings, 1000, "every ping is reported");
+    // The first was answered at once; the others wait for the output to drain, and only
+    // the latest is kept.
+    assert_eq!(connection.buffered_amount(), 6);
+    assert_eq!(connection.pending_output(), &[0x8A, 4, 0, 0, 0, 0]);
+    connection.advance_output(6);
+    assert_eq!(connection.pending_output(), &[0x8A, 4, 0, 0, 0x03, 0xE7]);
+    connection.advance_output(6);
+    assert_eq!(connection.buffered_amount(), 0);
 }
