@@ -2,7 +2,11 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::CloseFrame;
+use crate::error::{CapacityError, Error, ProtocolError, UsageError};
+use crate::frame::apply_mask;
 use crate::protocol::EncodedMessage;
+use crate::protocol::{CloseCode, Event, Text};
+use std::io::IoSlice;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 

@@ -1,0 +1,304 @@
+//! The receiving half of [`Connection`]: input buffering, frame parsing and validation,
+//! reassembly, the answers the protocol sends by itself (pongs, the close reply), and
+//! failing the connection when the peer breaks a rule.
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::{
+    Connection, FRAGMENT_OVERHEAD, IncomingFrame, IncomingMessage, MessageKind, Role, State,
+};
+use crate::error::{CapacityError, Error, ProtocolError};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
+use crate::protocol::close::parse_close_payload;
+use crate::protocol::{CloseCode, Event, Text};
+
+impl Connection {
+    // ----- input -----------------------------------------------------------------------
+
+    /// Hands over bytes read from the transport. Take the events with
+    /// [`poll_event`](Self::poll_event) before receiving more: input is only parsed there,
+    /// so memory stays bounded by one frame (`max_frame_size`) plus what was handed over.
+    ///
+    /// Bytes received after the connection closed or failed are discarded.
+    pub fn receive(&mut self, data: &[u8]) {
+        if !self.is_closed() {
+            self.input.extend_from_slice(data);
+        }
+    }
+
+    /// Hands over an owned buffer of bytes read from the transport; when nothing is
+    /// pending, the buffer is adopted without copying.
+    pub fn receive_bytes(&mut self, data: BytesMut) {
+        if self.is_closed() {
+            return;
+        }
+        if self.input.is_empty() {
+            self.input = data;
+        } else {
+            self.input.extend_from_slice(&data);
+        }
+    }
+
+    /// Takes the received bytes not yet parsed (the start of an incomplete frame), leaving
+    /// the connection's input empty. With [`receive_bytes`](Self::receive_bytes) this lets
+    /// a driver lend one read buffer to many connections: hand it over, take the events,
+    /// take it back, and keep only an incomplete frame's bytes per connection.
+    pub fn take_input(&mut self) -> BytesMut {
+        std::mem::take(&mut self.input)
+    }
+
+    /// The number of received bytes not yet turned into events.
+    pub fn buffered_input(&self) -> usize {
+        self.input.len()
+    }
+
+    /// The next event, `Ok(None)` when the input holds no complete one.
+    ///
+    /// When the peer breaks a rule, the connection is failed: the close frame with the
+    /// matching code (1002 protocol error, 1007 invalid UTF-8, 1009 too big) is queued in
+    /// the output, the state becomes [`Failed`](State::Failed), and the error says exactly
+    /// what was wrong. After that, `Ok(None)` forever.
+    pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
+        match self.next_event() {
+            Ok(event) => Ok(event),
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            if self.is_closed() {
+                return Ok(None);
+            }
+            let frame = match self.frame {
+                Some(frame) => frame,
+                None => match FrameHeader::decode(&self.input)? {
+                    None => return Ok(None),
+                    Some((header, header_len)) => {
+                        let frame = self.start_frame(header)?;
+                        self.input.advance(header_len);
+                        self.frame = Some(frame);
+                        frame
+                    }
+                },
+            };
+            self.unmask_arrived(frame)?;
+            if self.input.len() < frame.len {
+                return Ok(None);
+            }
+            self.frame = None;
+            let payload = self.input.split_to(frame.len).freeze();
+            if let Some(event) = self.finish_frame(frame.header, payload)? {
+                return Ok(Some(event));
+            }
+        }
+    }
+
+    /// Checks a new frame's header against the connection's rules and limits.
+    fn start_frame(&mut self, header: FrameHeader) -> Result<IncomingFrame, Error> {
+        if header.rsv & !self.allowed_rsv != 0 {
+            return Err(ProtocolError::ReservedBits(header.rsv).into());
+        }
+        match (self.role, header.mask.is_some()) {
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame.into()),
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame.into()),
+            _ => {}
+        }
+        let (already, fragments) = match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => {
+                return Err(ProtocolError::UnexpectedContinuation.into());
+            }
+            (OpCode::Text | OpCode::Binary, Some(_)) => {
+                return Err(ProtocolError::ExpectedContinuation.into());
+            }
+            (OpCode::Continuation, Some(message)) => (message.accounted, message.fragments + 1),
+            _ => (0, 1),
+        };
+        if header.payload_len > self.limits.max_frame_size as u64 {
+            return Err(CapacityError::FrameTooLarge {
+                size: header.payload_len,
+                limit: self.limits.max_frame_size,
+            }
+            .into());
+        }
+        if !header.opcode.is_control() {
+            let fragmented = !header.fin || header.opcode == OpCode::Continuation;
+            let overhead = if fragmented { FRAGMENT_OVERHEAD } else { 0 };
+            let size = already + header.payload_len + overhead;
+            if size > self.limits.max_message_size as u64 {
+                return Err(CapacityError::MessageTooLarge {
+                    size,
+                    limit: self.limits.max_message_size,
+                }
+                .into());
+            }
+            if fragments > self.limits.max_fragments {
+                return Err(CapacityError::TooManyFragments {
+                    limit: self.limits.max_fragments,
+                }
+                .into());
+            }
+        }
+        if header.opcode == OpCode::Text {
+            self.incoming_utf8.reset();
+        }
+        Ok(IncomingFrame {
+            header,
+            // Cannot truncate: it is at most `max_frame_size`, a usize.
+            len: header.payload_len as usize,
+            unmasked: 0,
+        })
+    }
+
+    /// Unmasks the part of the current frame's payload that has arrived since the last
+    /// call and, inside a text message, validates it: invalid UTF-8 fails the connection
+    /// at the first bad byte, not at the end of the frame.
+    fn unmask_arrived(&mut self, frame: IncomingFrame) -> Result<(), Error> {
+        let arrived = self.input.len().min(frame.len);
+        if arrived <= frame.unmasked {
+            return Ok(());
+        }
+        let Some(fresh) = self.input.get_mut(frame.unmasked..arrived) else {
+            return Ok(());
+        };
+        if let Some(key) = frame.header.mask {
+            apply_mask(fresh, key, frame.unmasked);
+        }
+        let is_text = match frame.header.opcode {
+            OpCode::Text => true,
+            OpCode::Continuation => {
+                matches!(&self.message, Some(m) if m.kind == MessageKind::Text)
+            }
+            _ => false,
+        };
+        if is_text {
+            self.incoming_utf8
+                .feed(fresh)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if let Some(current) = &mut self.frame {
+            current.unmasked = arrived;
+        }
+        Ok(())
+    }
+
+    /// Acts on a complete frame; returns the event it completes, if any.
+    fn finish_frame(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+    ) -> Result<Option<Event>, Error> {
+        match header.opcode {
+            OpCode::Text | OpCode::Binary => {
+                let kind = if header.opcode == OpCode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
+                if header.fin {
+                    return self.complete_message(kind, payload).map(Some);
+                }
+                let mut data = BytesMut::with_capacity(payload.len());
+                data.extend_from_slice(&payload);
+                self.message = Some(IncomingMessage {
+                    kind,
+                    data,
+                    fragments: 1,
+                    accounted: payload.len() as u64 + FRAGMENT_OVERHEAD,
+                });
+                Ok(None)
+            }
+            OpCode::Continuation => {
+                let Some(message) = &mut self.message else {
+                    return Err(ProtocolError::UnexpectedContinuation.into());
+                };
+                message.data.extend_from_slice(&payload);
+                message.fragments += 1;
+                message.accounted += payload.len() as u64 + FRAGMENT_OVERHEAD;
+                if !header.fin {
+                    return Ok(None);
+                }
+                let Some(message) = self.message.take() else {
+                    return Ok(None);
+                };
+                self.complete_message(message.kind, message.data.freeze())
+                    .map(Some)
+            }
+            OpCode::Ping => {
+                if self.state == State::Open {
+                    if self.output.len() == 0 {
+                        self.encode_frame(OpCode::Pong, &payload, true)?;
+                    } else {
+                        self.unanswered_ping = Some(payload.clone());
+                    }
+                }
+                Ok(Some(Event::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Some(Event::Pong(payload))),
+            OpCode::Close => {
+                let frame = parse_close_payload(&payload)?;
+                if self.state == State::Open {
+                    // Echo the peer's code; an empty close is answered with an empty one.
+                    let reply = if frame.code == CloseCode::NO_STATUS {
+                        &[][..]
+                    } else {
+                        payload.get(..2).unwrap_or_default()
+                    };
+                    self.encode_frame(OpCode::Close, reply, true)?;
+                }
+                self.state = State::Closed;
+                self.input = BytesMut::new();
+                self.message = None;
+                Ok(Some(Event::Close(frame)))
+            }
+        }
+    }
+
+    fn complete_message(&mut self, kind: MessageKind, payload: Bytes) -> Result<Event, Error> {
+        Ok(match kind {
+            MessageKind::Text => {
+                if !self.incoming_utf8.is_complete() {
+                    return Err(ProtocolError::InvalidUtf8.into());
+                }
+                Event::Text(Text::from_validated(payload))
+            }
+            MessageKind::Binary => Event::Binary(payload),
+        })
+    }
+
+    /// Fails the connection: queues a close frame with the error's code (unless ours was
+    /// already sent) and stops parsing input.
+    fn fail(&mut self, error: Error) -> Error {
+        if self.state == State::Open {
+            let code = error.close_code().unwrap_or(CloseCode::PROTOCOL_ERROR);
+            let reason = error.to_string();
+            let reason = truncate_at_char_boundary(&reason, MAX_CONTROL_PAYLOAD - 2);
+            let mut payload = Vec::with_capacity(2 + reason.len());
+            payload.extend_from_slice(&code.0.to_be_bytes());
+            payload.extend_from_slice(reason.as_bytes());
+            // A masking-key failure here leaves the connection failed without a close
+            // frame, which is all that can be done.
+            let _ = self.encode_frame(OpCode::Close, &payload, true);
+        }
+        self.state = State::Failed;
+        self.input = BytesMut::new();
+        self.frame = None;
+        self.message = None;
+        error
+    }
+}
+
+fn truncate_at_char_boundary(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default()
+}

@@ -1,0 +1,204 @@
+//! The sending half of [`Connection`]: messages, fragments, control frames, the close
+//! frame, and encoding them into the output.
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use bytes::Bytes;
+
+use super::{Connection, MessageKind, Role, SHARE_PAYLOADS_FROM, State};
+use crate::error::{Error, UsageError};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, apply_mask};
+use crate::protocol::{CloseCode, EncodedMessage, Message};
+
+impl Connection {
+    // ----- sending ---------------------------------------------------------------------
+
+    /// Queues a text message.
+    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
+        self.send_message(OpCode::Text, text.as_bytes())
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.send_message(OpCode::Binary, data)
+    }
+
+    /// Queues a [`Message`]; a server queues a large payload without copying it.
+    pub fn send(&mut self, message: Message) -> Result<(), Error> {
+        let kind = message.kind();
+        self.send_shared(kind, message.into_bytes())
+    }
+
+    /// Queues a message whose payload is already in [`Bytes`]. A server queues a large
+    /// payload as it is, without copying it; a client copies it (it must mask it).
+    pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), Error> {
+        if self.role == Role::Client || payload.len() < SHARE_PAYLOADS_FROM {
+            return self.send_message(kind.opcode(), &payload);
+        }
+        self.check_can_send_data()?;
+        if self.outgoing_fragmented.is_some() {
+            return Err(UsageError::FragmentedMessageInProgress.into());
+        }
+        let header = FrameHeader::new(kind.opcode(), payload.len() as u64);
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        let head = head.get(..head_len).unwrap_or_default();
+        self.output.tail_mut().extend_from_slice(head);
+        self.output.appended(head.len());
+        self.output.push_shared(payload);
+        Ok(())
+    }
+
+    fn send_message(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        self.check_can_send_data()?;
+        if self.outgoing_fragmented.is_some() {
+            return Err(UsageError::FragmentedMessageInProgress.into());
+        }
+        self.encode_frame(opcode, payload, true)
+    }
+
+    /// Queues a message framed once with [`EncodedMessage`], sharing its bytes instead of
+    /// copying them. Only a server can: a client must mask each frame itself.
+    pub fn send_encoded(&mut self, message: &EncodedMessage) -> Result<(), Error> {
+        if self.role == Role::Client {
+            return Err(UsageError::EncodedFrameOnClient.into());
+        }
+        self.check_can_send_data()?;
+        if self.outgoing_fragmented.is_some() {
+            return Err(UsageError::FragmentedMessageInProgress.into());
+        }
+        self.output.push_shared(message.frame().clone());
+        Ok(())
+    }
+
+    /// Queues one fragment of a message sent in pieces. The first call starts a message of
+    /// `kind`; the next ones continue it (with the same `kind`) until one has
+    /// `is_final`. Control frames may be sent between fragments. Text fragments may split
+    /// a character, but together they must be valid UTF-8: they are checked as they go.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, MessageKind, Role};
+    /// let mut server = Connection::new(Role::Server, &Config::default());
+    /// server.send_fragment(MessageKind::Text, "hel".as_bytes(), false).unwrap();
+    /// server.send_ping(b"").unwrap();
+    /// server.send_fragment(MessageKind::Text, "lo".as_bytes(), true).unwrap();
+    /// assert_eq!(
+    ///     server.pending_output(),
+    ///     &[0x01, 3, b'h', b'e', b'l', 0x89, 0, 0x80, 2, b'l', b'o'],
+    /// );
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        is_final: bool,
+    ) -> Result<(), Error> {
+        self.check_can_send_data()?;
+        let opcode = match self.outgoing_fragmented {
+            None => {
+                self.outgoing_utf8.reset();
+                kind.opcode()
+            }
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(UsageError::FragmentedMessageInProgress.into()),
+        };
+        if kind == MessageKind::Text {
+            let mut check = self.outgoing_utf8.clone();
+            let valid = check.feed(payload).is_ok() && (!is_final || check.is_complete());
+            if !valid {
+                return Err(UsageError::InvalidUtf8.into());
+            }
+            self.outgoing_utf8 = check;
+        }
+        self.encode_frame(opcode, payload, is_final)?;
+        self.outgoing_fragmented = if is_final { None } else { Some(kind) };
+        Ok(())
+    }
+
+    /// Queues a ping (at most 125 bytes of payload).
+    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong (at most 125 bytes). Pings are answered automatically.
+    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
+        if self.state != State::Open {
+            return Err(UsageError::SendAfterClose.into());
+        }
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(UsageError::ControlPayloadTooLong(payload.len()).into());
+        }
+        self.encode_frame(opcode, payload, true)
+    }
+
+    /// Starts the close handshake: queues a close frame with `code` and `reason` (at most
+    /// 123 bytes). Incoming messages are still reported until the peer's close frame
+    /// arrives; nothing more can be sent.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.state != State::Open {
+            return Err(UsageError::SendAfterClose.into());
+        }
+        if !code.is_sendable() {
+            return Err(UsageError::InvalidCloseCode(code.0).into());
+        }
+        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
+            return Err(UsageError::ControlPayloadTooLong(reason.len() + 2).into());
+        }
+        let mut payload = Vec::with_capacity(2 + reason.len());
+        payload.extend_from_slice(&code.0.to_be_bytes());
+        payload.extend_from_slice(reason.as_bytes());
+        self.encode_frame(OpCode::Close, &payload, true)?;
+        self.state = State::CloseSent;
+        Ok(())
+    }
+
+    fn check_can_send_data(&self) -> Result<(), Error> {
+        if self.state == State::Open {
+            Ok(())
+        } else {
+            Err(UsageError::SendAfterClose.into())
+        }
+    }
+
+    /// Appends one frame to the output, masking it if we are a client.
+    pub(super) fn encode_frame(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<(), Error> {
+        let mask = match self.role {
+            Role::Client => Some(crate::random::mask_key()?),
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        let head = head.get(..head_len).unwrap_or_default();
+        let tail = self.output.tail_mut();
+        tail.reserve(head.len() + payload.len());
+        tail.extend_from_slice(head);
+        let payload_start = tail.len();
+        tail.extend_from_slice(payload);
+        if let (Some(key), Some(masked)) = (mask, tail.get_mut(payload_start..)) {
+            apply_mask(masked, key, 0);
+        }
+        self.output.appended(head_len + payload.len());
+        Ok(())
+    }
+}
