@@ -56,6 +56,11 @@ pub struct Config {
     /// Runtime only. After our close frame, how long to wait for the peer's close frame
     /// (and, for a client, for the server to close TCP) before closing anyway. Default 5 s.
     pub close_timeout: Duration,
+    /// permessage-deflate (RFC 7692): `Some` to offer it (client) or accept it (server).
+    /// Default `Some(DeflateConfig::default())`: browsers offer it on every connection, and
+    /// with the default settings an idle connection holds no compression state.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 /// What the runtime does when a send finds a connection's write queue full.
@@ -84,6 +89,8 @@ impl Default for Config {
             ping_interval: Some(Duration::from_secs(25)),
             pong_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(5),
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
         }
     }
 }

@@ -128,6 +128,9 @@ pub enum ProtocolError {
     /// A close frame carried a one-byte payload (a code needs two).
     #[error("close frame with a one-byte payload")]
     ClosePayloadTooShort,
+    /// A message compressed with permessage-deflate did not inflate.
+    #[error("invalid compressed data")]
+    InvalidCompressedData,
     /// A close frame carried a code that must not appear on the wire.
     #[error("invalid close code {0}")]
     InvalidCloseCode(u16),
@@ -137,7 +140,9 @@ impl ProtocolError {
     /// The close code this violation is answered with: 1007 for invalid UTF-8, else 1002.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            ProtocolError::InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            ProtocolError::InvalidUtf8 | ProtocolError::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
@@ -295,6 +300,9 @@ pub enum HandshakeError {
     /// appear in that place of an HTTP head (header injection).
     #[error("invalid character in {0}")]
     InvalidInput(&'static str),
+    /// The peer asked for an extension parameter we cannot honor.
+    #[error("unsupported extension parameter {0}")]
+    UnsupportedExtensionParameter(&'static str),
     /// A `ws://` URL could not be parsed.
     #[error("invalid WebSocket URL: {0}")]
     InvalidUrl(&'static str),
@@ -326,6 +334,7 @@ impl HandshakeError {
             | ProtocolNotOffered(_)
             | ExtensionNotOffered(_)
             | InvalidInput(_)
+            | UnsupportedExtensionParameter(_)
             | InvalidUrl(_) => None,
         }
     }

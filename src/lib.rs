@@ -37,6 +37,8 @@
 #![forbid(unsafe_code)]
 
 mod config;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;

@@ -70,6 +70,24 @@ fn python_websockets_client_against_our_server() {
     server.shutdown().unwrap();
 }
 
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn node_ws_client_with_permessage_deflate_against_our_server() {
+    let server = echo_server();
+    let url = support::url(&server, "/");
+    run_peer("node", "node_client.mjs", &[&url, "--deflate"]);
+    server.shutdown().unwrap();
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn python_websockets_client_with_permessage_deflate_against_our_server() {
+    let server = echo_server();
+    let url = support::url(&server, "/");
+    run_peer("python3", "python_client.py", &[&url, "--deflate"]);
+    server.shutdown().unwrap();
+}
+
 /// A peer echo server: a child process that printed `PORT n`.
 struct PeerServer {
     child: Child,
@@ -78,9 +96,10 @@ struct PeerServer {
 }
 
 impl PeerServer {
-    fn start(program: &str, script: &str) -> PeerServer {
+    fn start(program: &str, script: &str, args: &[&str]) -> PeerServer {
         let mut child = Command::new(program)
             .arg(interop(script))
+            .args(args)
             .current_dir(interop(""))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -113,8 +132,9 @@ impl Drop for PeerServer {
 
 /// Our event-loop client runs the same exchange as the peers' clients against a peer
 /// echo server, then closes with 1000 "done"; the peer must report that close.
-fn our_client_against(program: &str, script: &str) {
-    let peer = PeerServer::start(program, script);
+fn our_client_against(program: &str, script: &str, deflate: bool) {
+    let args: &[&str] = if deflate { &["--deflate"] } else { &[] };
+    let peer = PeerServer::start(program, script, args);
     let mut expected: Vec<Message> = vec![Message::from("hello"), Message::from("κόσμε 🙂")];
     expected.push(Message::from(
         (0..65536u32).map(|i| (i * 7) as u8).collect::<Vec<u8>>(),
@@ -137,6 +157,11 @@ fn our_client_against(program: &str, script: &str) {
     let client = Client::<()>::new()
         .config(config)
         .on_open(move |socket| {
+            assert_eq!(
+                socket.is_compressed(),
+                deflate,
+                "permessage-deflate negotiated"
+            );
             for message in &to_send {
                 socket.send(message.clone()).unwrap();
             }
@@ -167,13 +192,25 @@ fn our_client_against(program: &str, script: &str) {
 #[test]
 #[ignore = "needs the interop peers: scripts/install-peers.sh"]
 fn our_client_against_a_node_ws_server() {
-    our_client_against("node", "node_server.mjs");
+    our_client_against("node", "node_server.mjs", false);
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn our_client_with_permessage_deflate_against_a_node_ws_server() {
+    our_client_against("node", "node_server.mjs", true);
 }
 
 #[test]
 #[ignore = "needs the interop peers: scripts/install-peers.sh"]
 fn our_client_against_a_python_websockets_server() {
-    our_client_against("python3", "python_server.py");
+    our_client_against("python3", "python_server.py", false);
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn our_client_with_permessage_deflate_against_a_python_websockets_server() {
+    our_client_against("python3", "python_server.py", true);
 }
 
 /// The chat example, built by `cargo test` with the other examples.

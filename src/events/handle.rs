@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::protocol::{CloseCode, EncodedMessage};
+use crate::protocol::{CloseCode, EncodedMessage, MessageKind};
 use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
 
 /// A handle to a running server or client: cheap to clone, `Send + Sync`.
@@ -36,12 +36,17 @@ impl Handle {
 
     /// Sends a text message to one socket.
     pub fn send_text(&self, id: SocketId, text: &str) -> Result<(), Error> {
-        self.send(id, &EncodedMessage::text(text))
+        self.send(id, &self.encode(MessageKind::Text, text.as_bytes()))
     }
 
     /// Sends a binary message to one socket.
     pub fn send_binary(&self, id: SocketId, data: &[u8]) -> Result<(), Error> {
-        self.send(id, &EncodedMessage::binary(data))
+        self.send(id, &self.encode(MessageKind::Binary, data))
+    }
+
+    /// Frames a message for this runtime's connections (compressed too, if they may be).
+    pub fn encode(&self, kind: MessageKind, payload: &[u8]) -> EncodedMessage {
+        EncodedMessage::new(kind, payload, &self.shared.config)
     }
 
     /// Sends an encoded message to one socket. Fails if its worker is gone; a socket that
@@ -120,12 +125,14 @@ impl HandleBroadcast<'_> {
 
     /// Sends a text message.
     pub fn send_text(self, text: &str) {
-        self.send_encoded(&EncodedMessage::text(text));
+        let message = self.handle.encode(MessageKind::Text, text.as_bytes());
+        self.send_encoded(&message);
     }
 
     /// Sends a binary message.
     pub fn send_binary(self, data: &[u8]) {
-        self.send_encoded(&EncodedMessage::binary(data));
+        let message = self.handle.encode(MessageKind::Binary, data);
+        self.send_encoded(&message);
     }
 
     /// Sends a message encoded beforehand: every loop queues the same bytes.

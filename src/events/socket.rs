@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::protocol::{CloseCode, EncodedMessage, Message};
+use crate::protocol::{CloseCode, EncodedMessage, Message, MessageKind};
 use crate::runtime::{Audience, LoopState, Outgoing, RoomName, SocketId};
 
 use super::Handle;
@@ -54,6 +54,11 @@ impl<'a, D> Socket<'a, D> {
     /// The negotiated subprotocol.
     pub fn protocol(&self) -> Option<&str> {
         self.slot().protocol.as_deref()
+    }
+
+    /// True when permessage-deflate was negotiated for this connection.
+    pub fn is_compressed(&self) -> bool {
+        self.slot().connection().is_some_and(|c| c.is_compressed())
     }
 
     /// True until a close frame was sent or received.
@@ -181,12 +186,14 @@ impl<D> Broadcast<'_, D> {
     /// Sends a text message; returns how many connections of this worker it was queued on
     /// (other workers get it through their channel).
     pub fn send_text(self, text: &str) -> usize {
-        self.send_encoded(&EncodedMessage::text(text))
+        let message = EncodedMessage::new(MessageKind::Text, text.as_bytes(), &self.state.config);
+        self.send_encoded(&message)
     }
 
     /// Sends a binary message.
     pub fn send_binary(self, data: &[u8]) -> usize {
-        self.send_encoded(&EncodedMessage::binary(data))
+        let message = EncodedMessage::new(MessageKind::Binary, data, &self.state.config);
+        self.send_encoded(&message)
     }
 
     /// Sends a message encoded beforehand.

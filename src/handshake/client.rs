@@ -189,6 +189,8 @@ impl ClientHandshake {
         config: &Config,
         key: String,
     ) -> Result<ClientHandshake, Error> {
+        #[cfg(feature = "deflate")]
+        let request = &Self::with_deflate_offer(request, config)?;
         Ok(ClientHandshake {
             request: request.encode(&key)?,
             expected_accept: accept_key(key.as_bytes()),
@@ -197,6 +199,29 @@ impl ClientHandshake {
             parser: HeadParser::new(HeadKind::Response, config),
             config: config.clone(),
         })
+    }
+
+    /// The request with a permessage-deflate offer added when `config.deflate` asks for it.
+    #[cfg(feature = "deflate")]
+    fn with_deflate_offer(
+        request: &ClientRequest,
+        config: &Config,
+    ) -> Result<ClientRequest, HandshakeError> {
+        let Some(deflate) = &config.deflate else {
+            return Ok(request.clone());
+        };
+        if request
+            .extensions
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(crate::deflate::NAME))
+        {
+            return Err(HandshakeError::InvalidInput(
+                "permessage-deflate (it is negotiated through Config::deflate)",
+            ));
+        }
+        Ok(request
+            .clone()
+            .extension(crate::deflate::client_offer(deflate)))
     }
 
     /// The request head to write to the server.
@@ -214,6 +239,12 @@ impl ClientHandshake {
         };
         let response = self.check(head)?;
         let mut connection = Connection::new(Role::Client, &self.config);
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &self.config.deflate
+            && let Some(agreed) = crate::deflate::client_accept(response.extensions(), deflate)?
+        {
+            connection.enable_deflate(agreed, deflate);
+        }
         connection.receive(data.get(consumed..).unwrap_or_default());
         Ok(Some(Connected {
             response,

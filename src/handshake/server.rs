@@ -246,22 +246,29 @@ impl UpgradeRequest {
             }
             write_header(&mut response, "Sec-WebSocket-Protocol", protocol);
         }
-        if !accept.extensions.is_empty() {
-            let mut value = String::new();
-            for extension in &accept.extensions {
-                let offered = self
-                    .extensions
-                    .iter()
-                    .any(|offer| offer.name.eq_ignore_ascii_case(&extension.name));
-                if !offered || !extension.is_valid() {
-                    return Err(HandshakeError::ExtensionNotOffered(extension.name.clone()).into());
-                }
-                if !value.is_empty() {
-                    value.push_str(", ");
-                }
-                value.push_str(&extension.to_string());
+        let mut extensions = Vec::with_capacity(accept.extensions.len() + 1);
+        for extension in &accept.extensions {
+            let offered = self
+                .extensions
+                .iter()
+                .any(|offer| offer.name.eq_ignore_ascii_case(&extension.name));
+            if !offered || !extension.is_valid() {
+                return Err(HandshakeError::ExtensionNotOffered(extension.name.clone()).into());
             }
-            write_header(&mut response, "Sec-WebSocket-Extensions", &value);
+            extensions.push(extension.to_string());
+        }
+        #[cfg(feature = "deflate")]
+        let deflate = self.negotiate_deflate(accept, config)?;
+        #[cfg(feature = "deflate")]
+        if let Some((response, _)) = &deflate {
+            extensions.push(response.to_string());
+        }
+        if !extensions.is_empty() {
+            write_header(
+                &mut response,
+                "Sec-WebSocket-Extensions",
+                &extensions.join(", "),
+            );
         }
         for (name, value) in &accept.headers {
             check_header(name, value)?;
@@ -275,11 +282,41 @@ impl UpgradeRequest {
         }
         response.extend_from_slice(b"\r\n");
         let mut connection = Connection::new(Role::Server, config);
+        #[cfg(feature = "deflate")]
+        if let (Some((_, agreed)), Some(deflate_config)) = (deflate, &config.deflate) {
+            connection.enable_deflate(agreed, deflate_config);
+        }
         connection.receive(&self.request.remainder);
         Ok(Accepted {
             response,
             connection,
         })
+    }
+
+    /// permessage-deflate, when `config.deflate` asks for it and the client offers it: the
+    /// response extension and what was agreed.
+    #[cfg(feature = "deflate")]
+    fn negotiate_deflate(
+        &self,
+        accept: &Accept,
+        config: &Config,
+    ) -> Result<Option<(Extension, crate::deflate::Agreed)>, HandshakeError> {
+        let Some(deflate_config) = &config.deflate else {
+            return Ok(None);
+        };
+        let by_hand = accept
+            .extensions
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(crate::deflate::NAME));
+        if by_hand {
+            return Err(HandshakeError::InvalidInput(
+                "permessage-deflate (it is negotiated through Config::deflate)",
+            ));
+        }
+        Ok(crate::deflate::server_respond(
+            &self.extensions,
+            deflate_config,
+        ))
     }
 
     /// A response refusing the upgrade with `status` (403 for a foreign origin, 404 for an

@@ -46,7 +46,7 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    fn opcode(self) -> OpCode {
+    pub(crate) fn opcode(self) -> OpCode {
         match self {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,
@@ -85,6 +85,8 @@ struct IncomingFrame {
     len: usize,
     /// Payload bytes at the front of the input already unmasked (and, for text, checked).
     unmasked: usize,
+    /// The frame belongs to a message compressed with permessage-deflate.
+    compressed: bool,
 }
 
 /// A fragmented message being reassembled.
@@ -96,6 +98,8 @@ struct IncomingMessage {
     /// What counts against `max_message_size`: the payload plus
     /// [`FRAGMENT_OVERHEAD`] per fragment.
     accounted: u64,
+    /// Compressed with permessage-deflate: the payloads go to the inflater, not `data`.
+    compressed: bool,
 }
 
 /// What each fragment of a fragmented message counts against `max_message_size` on top of
@@ -147,6 +151,9 @@ pub struct Connection {
     /// answered once the output drains, and replaces any earlier one (RFC 6455 5.5.3), so a
     /// peer that floods pings without reading cannot make us queue pongs without bound.
     unanswered_ping: Option<Bytes>,
+    /// permessage-deflate, when negotiated (boxed: most connections never use it).
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<crate::deflate::PerMessageDeflate>>,
 }
 
 impl Connection {
@@ -169,7 +176,30 @@ impl Connection {
             outgoing_fragmented: None,
             outgoing_utf8: Utf8Validator::default(),
             unanswered_ping: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
+    }
+
+    /// Turns on permessage-deflate as negotiated: RSV1 marks compressed messages.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn enable_deflate(
+        &mut self,
+        agreed: crate::deflate::Agreed,
+        config: &crate::deflate::DeflateConfig,
+    ) {
+        self.allowed_rsv = crate::frame::RSV1;
+        self.deflate = Some(Box::new(crate::deflate::PerMessageDeflate::new(
+            agreed, config,
+        )));
+    }
+
+    /// True when permessage-deflate was negotiated for this connection.
+    pub fn is_compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return self.deflate.is_some();
+        #[cfg(not(feature = "deflate"))]
+        return false;
     }
 
     /// Our role.
@@ -264,9 +294,14 @@ impl Connection {
 
     /// The bytes of buffer memory this connection holds (capacities, not contents).
     pub fn buffer_memory(&self) -> usize {
+        #[cfg(feature = "deflate")]
+        let deflate = self.deflate.as_ref().map_or(0, |d| d.memory());
+        #[cfg(not(feature = "deflate"))]
+        let deflate = 0;
         self.input.capacity()
             + self.message.as_ref().map_or(0, |m| m.data.capacity())
             + self.output.memory()
+            + deflate
     }
 }
 

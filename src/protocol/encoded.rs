@@ -27,6 +27,9 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 pub struct EncodedMessage {
     frame: Bytes,
     kind: MessageKind,
+    /// The same message compressed on its own (no context), and the window it used.
+    #[cfg(feature = "deflate")]
+    compressed: Option<(Bytes, u8)>,
 }
 
 impl EncodedMessage {
@@ -40,20 +43,35 @@ impl EncodedMessage {
         Self::encode(MessageKind::Binary, data)
     }
 
+    /// Frames a message for connections that negotiated what `config` asks for: with
+    /// permessage-deflate on and a payload at or above its threshold, the message is also
+    /// compressed once, on its own, and every connection whose peer expects no compression
+    /// context from us is sent that frame; the others get the plain one.
+    pub fn new(kind: MessageKind, payload: &[u8], config: &crate::Config) -> EncodedMessage {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &config.deflate
+            && payload.len() >= deflate.threshold
+        {
+            let mut message = Self::encode(kind, payload);
+            let mut compressor =
+                crate::deflate::take_compressor(deflate.level, deflate.max_window_bits);
+            let mut compressed = Vec::with_capacity(payload.len() / 2 + 16);
+            compressor.compress(payload, &mut compressed, true);
+            crate::deflate::return_compressor(compressor);
+            let frame = frame(kind.opcode(), crate::frame::RSV1, &compressed);
+            message.compressed = Some((frame, deflate.max_window_bits));
+            return message;
+        }
+        let _ = config;
+        Self::encode(kind, payload)
+    }
+
     fn encode(kind: MessageKind, payload: &[u8]) -> EncodedMessage {
-        let opcode = match kind {
-            MessageKind::Text => OpCode::Text,
-            MessageKind::Binary => OpCode::Binary,
-        };
-        let header = FrameHeader::new(opcode, payload.len() as u64);
-        let mut head = [0u8; MAX_HEADER_LEN];
-        let head_len = header.encode(&mut head);
-        let mut frame = BytesMut::with_capacity(head_len + payload.len());
-        frame.extend_from_slice(&head[..head_len]);
-        frame.extend_from_slice(payload);
         EncodedMessage {
-            frame: frame.freeze(),
+            frame: frame(kind.opcode(), 0, payload),
             kind,
+            #[cfg(feature = "deflate")]
+            compressed: None,
         }
     }
 
@@ -62,8 +80,28 @@ impl EncodedMessage {
         self.kind
     }
 
-    /// The frame as it goes on the wire.
+    /// The frame as it goes on the wire, uncompressed.
     pub fn frame(&self) -> &Bytes {
         &self.frame
     }
+
+    /// The compressed frame, if the message was compressed, and its window bits.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn compressed_frame(&self) -> Option<(&Bytes, u8)> {
+        self.compressed.as_ref().map(|(frame, bits)| (frame, *bits))
+    }
+}
+
+/// One final, unmasked frame.
+fn frame(opcode: OpCode, rsv: u8, payload: &[u8]) -> Bytes {
+    let header = FrameHeader {
+        rsv,
+        ..FrameHeader::new(opcode, payload.len() as u64)
+    };
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let head_len = header.encode(&mut head);
+    let mut frame = BytesMut::with_capacity(head_len + payload.len());
+    frame.extend_from_slice(head.get(..head_len).unwrap_or_default());
+    frame.extend_from_slice(payload);
+    frame.freeze()
 }

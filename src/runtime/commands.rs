@@ -113,6 +113,8 @@ impl Remote {
 pub(crate) struct Shared {
     pub(crate) remotes: Vec<Remote>,
     pub(crate) shutting_down: AtomicBool,
+    /// The runtime's configuration (broadcasts compress by it).
+    pub(crate) config: std::sync::Arc<crate::Config>,
 }
 
 impl Shared {

@@ -76,6 +76,7 @@ pub(crate) fn new_loops<A: Application>(
     let shared = Arc::new(Shared {
         remotes,
         shutting_down: Default::default(),
+        config: config.clone(),
     });
     let loops = polls
         .into_iter()

@@ -3,7 +3,8 @@
 //
 // One browser, one context, three tabs: A joins "lobby" as alice, B joins "lobby" as bob.
 // Checks: both members lists show alice and bob; A gets the notice "bob joined"; A -> B and
-// B -> A chat messages; HTML in a message is shown as text (no XSS); C joins "other" as carol
+// B -> A chat messages; both tabs negotiated permessage-deflate and a 1.5 KB message
+// (compressed both ways) arrives intact; HTML in a message is shown as text (no XSS); C joins "other" as carol
 // and does not get alice's next message "only lobby" while B does (room isolation).
 // Optional second argument: a PNG path for a screenshot of tab B (1000×700) after the exchange.
 // Prints "ok" and exits 0 when every check passed; otherwise prints the reason (and what the
@@ -142,6 +143,17 @@ async function main() {
 
   await say('B', 'hi alice', 'click');
   await hasMessage('A', 'bob', 'hi alice');
+
+  // Compression: both tabs negotiated permessage-deflate, and a message over the server's
+  // 1 KiB threshold travels compressed both ways (Chromium compresses what it sends).
+  step = 'permessage-deflate negotiated';
+  for (const label of ['A', 'B']) {
+    const extensions = await pages[label].evaluate(() => document.querySelector('#status').dataset.extensions || '');
+    if (!/permessage-deflate/.test(extensions)) await fail(`tab ${label}: no permessage-deflate in ${JSON.stringify(extensions)}`);
+  }
+  const long = 'compressible '.repeat(120).trim();
+  await say('A', long, 'enter');
+  await hasMessage('B', 'alice', long);
 
   const html = '<img src=x onerror="window.__xss=1"><b>bold</b>';
   await say('A', html, 'enter');

@@ -7,12 +7,16 @@
 // close 1000 "done" -> close event with code 1000.
 //
 //   bash scripts/install-peers.sh              # once: installs tests/interop/node_modules
-//   node tests/interop/node_client.mjs ws://127.0.0.1:9101/
+//   node tests/interop/node_client.mjs ws://127.0.0.1:9101/ [--deflate]
+//
+// With --deflate, permessage-deflate is offered (every message compressed: threshold 0) and
+// must be negotiated.
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 
 const TIMEOUT_MS = 20_000;
 const url = process.argv[2];
+const deflate = process.argv.includes('--deflate');
 if (!url) {
   console.error('usage: node node_client.mjs <ws-url>');
   process.exit(2);
@@ -25,7 +29,10 @@ function fail(reason) {
 }
 setTimeout(() => fail(`overall timeout of ${TIMEOUT_MS / 1000} s exceeded`), TIMEOUT_MS);
 
-const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 5000 });
+const ws = new WebSocket(url, {
+  perMessageDeflate: deflate ? { threshold: 0 } : false,
+  handshakeTimeout: 5000,
+});
 
 // Incoming events are queued; `next(kind)` waits for the next one and checks its kind.
 const queue = [];
@@ -77,6 +84,7 @@ async function expectBinary(expected) {
 
 async function main() {
   await new Promise((resolve) => ws.once('open', resolve));
+  if (deflate && !/permessage-deflate/.test(ws.extensions)) fail(`permessage-deflate not negotiated: ${JSON.stringify(ws.extensions)}`);
 
   step = 'text hello';
   ws.send('hello');

@@ -11,7 +11,13 @@ import { WebSocketServer } from 'ws';
 
 const LIFETIME_MS = 30_000;
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+// With --deflate, permessage-deflate is accepted and every message compressed (threshold 0).
+const deflate = process.argv.includes('--deflate');
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  perMessageDeflate: deflate ? { threshold: 0 } : false,
+});
 
 wss.on('listening', () => {
   // stdout writes to pipes and files are synchronous in Node on Linux: the line is flushed.

@@ -9,7 +9,9 @@ messages "m0".."m99" sent back to back (must come back in order); ping "p1" -> p
 close 1000 "done" -> the server's close frame carries code 1000.
 
     bash scripts/install-peers.sh          # once: installs websockets (>=12)
-    python3 tests/interop/python_client.py ws://127.0.0.1:9101/
+    python3 tests/interop/python_client.py ws://127.0.0.1:9101/ [--deflate]
+
+With --deflate, permessage-deflate is offered and must be negotiated.
 """
 import os
 import sys
@@ -59,7 +61,7 @@ def received_close_code(ws):
 def main():
     global step
     if len(sys.argv) < 2:
-        print("usage: python3 python_client.py <ws-url>", file=sys.stderr)
+        print("usage: python3 python_client.py <ws-url> [--deflate]", file=sys.stderr)
         sys.exit(2)
     timer = threading.Timer(TIMEOUT_S, fail, [f"overall timeout of {TIMEOUT_S} s exceeded"])
     timer.daemon = True
@@ -67,12 +69,17 @@ def main():
     try:
         with connect(
             sys.argv[1],
-            compression=None,
+            compression="deflate" if "--deflate" in sys.argv else None,
             max_size=None,
             open_timeout=5,
             close_timeout=5,
             ping_interval=None,
         ) as ws:
+            if "--deflate" in sys.argv:
+                step = "permessage-deflate negotiated"
+                extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+                if "permessage-deflate" not in extensions:
+                    fail(f"permessage-deflate not negotiated: {extensions!r}")
             step = "text hello"
             ws.send("hello")
             expect_text(ws, "hello")

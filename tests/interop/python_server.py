@@ -52,7 +52,8 @@ def main():
         handler,
         "127.0.0.1",
         0,
-        compression=None,
+        # With --deflate, permessage-deflate is accepted.
+        compression="deflate" if "--deflate" in sys.argv else None,
         max_size=None,
         ping_interval=None,
     )

@@ -9,7 +9,7 @@ const UPGRADE: &str = "GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\n
     Sec-WebSocket-Version: 13\r\n\r\n";
 
 fn receive(data: &[u8]) -> Result<Option<Incoming>, Error> {
-    ServerHandshake::new(&Config::default()).receive(data)
+    ServerHandshake::new(&plain()).receive(data)
 }
 
 fn upgrade(data: &str) -> UpgradeRequest {
@@ -53,7 +53,7 @@ fn accepts_the_rfc_example() {
     assert_eq!(upgrade.protocols(), ["chat", "superchat"]);
     assert_eq!(upgrade.extensions()[0].name, "permessage-deflate");
     let accepted = upgrade
-        .accept(&Accept::new().protocol("superchat"), &Config::default())
+        .accept(&Accept::new().protocol("superchat"), &plain())
         .unwrap();
     assert_eq!(
         String::from_utf8(accepted.response).unwrap(),
@@ -66,11 +66,11 @@ fn accepts_the_rfc_example() {
 #[test]
 fn every_split_gives_the_same_outcome() {
     let bad_version = with_header("Sec-WebSocket-Version", "Sec-WebSocket-Version: 8\r\n");
-    let plain = "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";
-    for input in [UPGRADE, bad_version.as_str(), plain] {
+    let http = "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";
+    for input in [UPGRADE, bad_version.as_str(), http] {
         let whole = format!("{:?}", receive(input.as_bytes()));
         for cut in 0..=input.len() {
-            let mut handshake = ServerHandshake::new(&Config::default());
+            let mut handshake = ServerHandshake::new(&plain());
             let first = handshake.receive(&input.as_bytes()[..cut]);
             let outcome = match first {
                 Ok(None) => handshake.receive(&input.as_bytes()[cut..]),
@@ -198,7 +198,7 @@ fn every_refusal_comes_with_a_response() {
 #[test]
 fn accept_refuses_what_was_not_offered_or_is_unsafe() {
     let upgrade = upgrade(UPGRADE);
-    let config = Config::default();
+    let config = plain();
     let refused = |accept: Accept| upgrade.accept(&accept, &config).unwrap_err();
     assert!(matches!(
         refused(Accept::new().protocol("other")),
@@ -240,10 +240,7 @@ fn frames_after_the_head_reach_the_connection() {
     let Ok(Some(Incoming::Upgrade(upgrade))) = receive(&data) else {
         panic!()
     };
-    let mut connection = upgrade
-        .accept(&Accept::new(), &Config::default())
-        .unwrap()
-        .connection;
+    let mut connection = upgrade.accept(&Accept::new(), &plain()).unwrap().connection;
     assert!(matches!(connection.poll_event(), Ok(Some(Event::Text(t))) if t == "hi"));
 }
 
@@ -253,4 +250,14 @@ fn reject_writes_a_complete_response() {
     let response = String::from_utf8(upgrade.reject(403, "origin not allowed")).unwrap();
     assert!(response.starts_with("HTTP/1.1 403 Forbidden\r\n"));
     assert!(response.ends_with("\r\n\r\norigin not allowed"));
+}
+
+/// The default configuration without permessage-deflate negotiation: these tests are about
+/// the handshake's own extension handling.
+fn plain() -> Config {
+    Config {
+        #[cfg(feature = "deflate")]
+        deflate: None,
+        ..Config::default()
+    }
 }

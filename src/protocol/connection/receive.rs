@@ -15,7 +15,7 @@ use super::{
     Connection, FRAGMENT_OVERHEAD, IncomingFrame, IncomingMessage, MessageKind, Role, State,
 };
 use crate::error::{CapacityError, Error, ProtocolError};
-use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, apply_mask};
+use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1, apply_mask};
 use crate::protocol::close::parse_close_payload;
 use crate::protocol::{CloseCode, Event, Text};
 
@@ -95,7 +95,7 @@ impl Connection {
             }
             self.frame = None;
             let payload = self.input.split_to(frame.len).freeze();
-            if let Some(event) = self.finish_frame(frame.header, payload)? {
+            if let Some(event) = self.finish_frame(frame, payload)? {
                 return Ok(Some(event));
             }
         }
@@ -106,6 +106,16 @@ impl Connection {
         if header.rsv & !self.allowed_rsv != 0 {
             return Err(ProtocolError::ReservedBits(header.rsv).into());
         }
+        // RSV1 (permessage-deflate) marks the first frame of a compressed message only.
+        let rsv1 = header.rsv & RSV1 != 0;
+        let first_data_frame = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        if rsv1 && !first_data_frame {
+            return Err(ProtocolError::ReservedBits(header.rsv).into());
+        }
+        let compressed = match (header.opcode, &self.message) {
+            (OpCode::Continuation, Some(message)) => message.compressed,
+            _ => rsv1,
+        };
         match (self.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame.into()),
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame.into()),
@@ -154,6 +164,7 @@ impl Connection {
             // Cannot truncate: it is at most `max_frame_size`, a usize.
             len: header.payload_len as usize,
             unmasked: 0,
+            compressed,
         })
     }
 
@@ -171,13 +182,15 @@ impl Connection {
         if let Some(key) = frame.header.mask {
             apply_mask(fresh, key, frame.unmasked);
         }
-        let is_text = match frame.header.opcode {
-            OpCode::Text => true,
-            OpCode::Continuation => {
-                matches!(&self.message, Some(m) if m.kind == MessageKind::Text)
-            }
-            _ => false,
-        };
+        // A compressed payload is validated after inflation, not here.
+        let is_text = !frame.compressed
+            && match frame.header.opcode {
+                OpCode::Text => true,
+                OpCode::Continuation => {
+                    matches!(&self.message, Some(m) if m.kind == MessageKind::Text)
+                }
+                _ => false,
+            };
         if is_text {
             self.incoming_utf8
                 .feed(fresh)
@@ -192,9 +205,10 @@ impl Connection {
     /// Acts on a complete frame; returns the event it completes, if any.
     fn finish_frame(
         &mut self,
-        header: FrameHeader,
+        frame: IncomingFrame,
         payload: Bytes,
     ) -> Result<Option<Event>, Error> {
+        let header = frame.header;
         match header.opcode {
             OpCode::Text | OpCode::Binary => {
                 let kind = if header.opcode == OpCode::Text {
@@ -202,6 +216,17 @@ impl Connection {
                 } else {
                     MessageKind::Binary
                 };
+                if frame.compressed {
+                    let overhead = if header.fin { 0 } else { FRAGMENT_OVERHEAD };
+                    self.message = Some(IncomingMessage {
+                        kind,
+                        data: BytesMut::new(),
+                        fragments: 1,
+                        accounted: payload.len() as u64 + overhead,
+                        compressed: true,
+                    });
+                    return self.inflate_frame(&payload, header.fin);
+                }
                 if header.fin {
                     return self.complete_message(kind, payload).map(Some);
                 }
@@ -212,6 +237,7 @@ impl Connection {
                     data,
                     fragments: 1,
                     accounted: payload.len() as u64 + FRAGMENT_OVERHEAD,
+                    compressed: false,
                 });
                 Ok(None)
             }
@@ -219,9 +245,12 @@ impl Connection {
                 let Some(message) = &mut self.message else {
                     return Err(ProtocolError::UnexpectedContinuation.into());
                 };
-                message.data.extend_from_slice(&payload);
                 message.fragments += 1;
                 message.accounted += payload.len() as u64 + FRAGMENT_OVERHEAD;
+                if message.compressed {
+                    return self.inflate_frame(&payload, header.fin);
+                }
+                message.data.extend_from_slice(&payload);
                 if !header.fin {
                     return Ok(None);
                 }
@@ -259,6 +288,50 @@ impl Connection {
                 Ok(Some(Event::Close(frame)))
             }
         }
+    }
+
+    /// Inflates a frame of a compressed message (permessage-deflate) within the message
+    /// size limit, validating text as it comes out; completes the message on its last frame.
+    #[cfg(feature = "deflate")]
+    fn inflate_frame(&mut self, payload: &[u8], last: bool) -> Result<Option<Event>, Error> {
+        use crate::deflate::InflateError;
+        let limit = self.limits.max_message_size;
+        let kind = self
+            .message
+            .as_ref()
+            .map(|message| message.kind)
+            .ok_or(ProtocolError::UnexpectedContinuation)?;
+        let deflate = self
+            .deflate
+            .as_mut()
+            .ok_or(ProtocolError::ReservedBits(RSV1))?;
+        let start = deflate
+            .inflate(payload, last, limit)
+            .map_err(|error| match error {
+                InflateError::TooLarge => Error::from(CapacityError::MessageTooLarge {
+                    size: limit as u64 + 1,
+                    limit,
+                }),
+                InflateError::Corrupt => ProtocolError::InvalidCompressedData.into(),
+            })?;
+        if kind == MessageKind::Text {
+            let fresh = deflate.inflated().get(start..).unwrap_or_default();
+            self.incoming_utf8
+                .feed(fresh)
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        if !last {
+            return Ok(None);
+        }
+        let data = deflate.take_inflated();
+        self.message = None;
+        self.complete_message(kind, Bytes::from(data)).map(Some)
+    }
+
+    /// Without the `deflate` feature RSV1 is never allowed, so no frame is compressed.
+    #[cfg(not(feature = "deflate"))]
+    fn inflate_frame(&mut self, _payload: &[u8], _last: bool) -> Result<Option<Event>, Error> {
+        Err(ProtocolError::ReservedBits(RSV1).into())
     }
 
     fn complete_message(&mut self, kind: MessageKind, payload: Bytes) -> Result<Event, Error> {

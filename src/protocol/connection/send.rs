@@ -37,7 +37,10 @@ impl Connection {
     /// Queues a message whose payload is already in [`Bytes`]. A server queues a large
     /// payload as it is, without copying it; a client copies it (it must mask it).
     pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), Error> {
-        if self.role == Role::Client || payload.len() < SHARE_PAYLOADS_FROM {
+        if self.role == Role::Client
+            || payload.len() < SHARE_PAYLOADS_FROM
+            || self.would_compress(payload.len())
+        {
             return self.send_message(kind.opcode(), &payload);
         }
         self.check_can_send_data()?;
@@ -59,7 +62,40 @@ impl Connection {
         if self.outgoing_fragmented.is_some() {
             return Err(UsageError::FragmentedMessageInProgress.into());
         }
-        self.encode_frame(opcode, payload, true)
+        self.encode_data(opcode, payload, true)
+    }
+
+    /// True if a message starting with `len` bytes would be compressed.
+    fn would_compress(&self, len: usize) -> bool {
+        #[cfg(feature = "deflate")]
+        return self
+            .deflate
+            .as_ref()
+            .is_some_and(|d| d.should_compress(len));
+        #[cfg(not(feature = "deflate"))]
+        return {
+            let _ = len;
+            false
+        };
+    }
+
+    /// Encodes one frame of a data message, compressed (RSV1 on its first frame) when
+    /// permessage-deflate is on and the message's first part reaches the threshold.
+    fn encode_data(&mut self, opcode: OpCode, payload: &[u8], fin: bool) -> Result<(), Error> {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate.as_deref_mut() {
+            let first = opcode != OpCode::Continuation;
+            if first {
+                deflate.sending_compressed = deflate.should_compress(payload.len());
+            }
+            if deflate.sending_compressed {
+                let mut compressed = Vec::with_capacity(payload.len() / 2 + 16);
+                deflate.compress(payload, &mut compressed, fin);
+                let rsv = if first { crate::frame::RSV1 } else { 0 };
+                return self.encode_frame_rsv(opcode, &compressed, fin, rsv);
+            }
+        }
+        self.encode_frame(opcode, payload, fin)
     }
 
     /// Queues a message framed once with [`EncodedMessage`], sharing its bytes instead of
@@ -71,6 +107,19 @@ impl Connection {
         self.check_can_send_data()?;
         if self.outgoing_fragmented.is_some() {
             return Err(UsageError::FragmentedMessageInProgress.into());
+        }
+        #[cfg(feature = "deflate")]
+        if let (Some(deflate), Some((compressed, window_bits))) =
+            (self.deflate.as_deref(), message.compressed_frame())
+        {
+            // A frame compressed on its own fits only a peer that expects no context from
+            // us, and a window no larger than agreed. Others get the plain frame: it does
+            // not disturb their compression context.
+            let agreed = deflate.agreed();
+            if agreed.own_no_context_takeover && window_bits <= agreed.own_window_bits {
+                self.output.push_shared(compressed.clone());
+                return Ok(());
+            }
         }
         self.output.push_shared(message.frame().clone());
         Ok(())
@@ -115,7 +164,7 @@ impl Connection {
             }
             self.outgoing_utf8 = check;
         }
-        self.encode_frame(opcode, payload, is_final)?;
+        self.encode_data(opcode, payload, is_final)?;
         self.outgoing_fragmented = if is_final { None } else { Some(kind) };
         Ok(())
     }
@@ -176,13 +225,24 @@ impl Connection {
         payload: &[u8],
         fin: bool,
     ) -> Result<(), Error> {
+        self.encode_frame_rsv(opcode, payload, fin, 0)
+    }
+
+    /// Appends one frame with the given RSV bits, masking it if we are a client.
+    fn encode_frame_rsv(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        fin: bool,
+        rsv: u8,
+    ) -> Result<(), Error> {
         let mask = match self.role {
             Role::Client => Some(crate::random::mask_key()?),
             Role::Server => None,
         };
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask,
             payload_len: payload.len() as u64,
