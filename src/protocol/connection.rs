@@ -102,6 +102,11 @@ struct IncomingMessage {
     compressed: bool,
 }
 
+/// Pings are answered at once while less than this much output is pending (a peer that
+/// reads gets a pong per ping, as Autobahn 2.10 checks); beyond it, only the latest ping
+/// is answered, once the output drains.
+pub(crate) const PONG_BACKLOG: usize = 64 * 1024;
+
 /// What each fragment of a fragmented message counts against `max_message_size` on top of
 /// its payload (about a frame header's worth). Fragments are appended to one buffer, so
 /// they cost no memory of their own; counting them anyway means a stream of tiny or empty
@@ -147,9 +152,10 @@ pub struct Connection {
     outgoing_fragmented: Option<MessageKind>,
     /// Validates the text fragments we send.
     outgoing_utf8: Utf8Validator,
-    /// The payload of the latest ping that arrived while output was pending: it is
-    /// answered once the output drains, and replaces any earlier one (RFC 6455 5.5.3), so a
-    /// peer that floods pings without reading cannot make us queue pongs without bound.
+    /// The payload of the latest ping that arrived while [`PONG_BACKLOG`] bytes or more of
+    /// output were pending: it is answered once the output drains, and replaces any earlier
+    /// one (RFC 6455 5.5.3), so a peer that floods pings without reading cannot make us
+    /// queue pongs without bound.
     unanswered_ping: Option<Bytes>,
     /// permessage-deflate, when negotiated (boxed: most connections never use it).
     #[cfg(feature = "deflate")]

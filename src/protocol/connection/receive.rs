@@ -12,7 +12,8 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::{
-    Connection, FRAGMENT_OVERHEAD, IncomingFrame, IncomingMessage, MessageKind, Role, State,
+    Connection, FRAGMENT_OVERHEAD, IncomingFrame, IncomingMessage, MessageKind, PONG_BACKLOG, Role,
+    State,
 };
 use crate::error::{CapacityError, Error, ProtocolError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1, apply_mask};
@@ -262,7 +263,7 @@ impl Connection {
             }
             OpCode::Ping => {
                 if self.state == State::Open {
-                    if self.output.len() == 0 {
+                    if self.output.len() < PONG_BACKLOG {
                         self.encode_frame(OpCode::Pong, &payload, true)?;
                     } else {
                         self.unanswered_ping = Some(payload.clone());

@@ -808,9 +808,9 @@ fn a_single_frame_message_may_use_the_whole_message_limit() {
 }
 
 #[test]
-fn a_ping_flood_without_reads_queues_one_pong() {
+fn a_ping_flood_without_reads_stops_queueing_pongs_at_the_backlog() {
     let mut connection = server();
-    for i in 0..1000u32 {
+    for i in 0..100_000u32 {
         connection.receive(&client_frame(true, 9, &i.to_be_bytes()));
     }
     let mut pings = 0;
@@ -818,13 +818,31 @@ fn a_ping_flood_without_reads_queues_one_pong() {
         assert!(matches!(event, Event::Ping(_)));
         pings += 1;
     }
-    assert_eq!(pings, 1000, "every ping is reported");
-    // The first was answered at once; the others wait for the output to drain, and only
-    // the latest is kept.
-    assert_eq!(connection.buffered_amount(), 6);
-    assert_eq!(connection.pending_output(), &[0x8A, 4, 0, 0, 0, 0]);
-    connection.advance_output(6);
-    assert_eq!(connection.pending_output(), &[0x8A, 4, 0, 0, 0x03, 0xE7]);
+    assert_eq!(pings, 100_000, "every ping is reported");
+    // Pongs (6 bytes each) were queued up to the backlog; the rest wait for the output to
+    // drain, and only the latest is kept.
+    let queued = connection.buffered_amount();
+    assert!(
+        (super::PONG_BACKLOG..super::PONG_BACKLOG + 6).contains(&queued),
+        "{queued}"
+    );
+    connection.advance_output(queued);
+    assert_eq!(connection.pending_output(), &[0x8A, 4, 0, 1, 0x86, 0x9F]);
     connection.advance_output(6);
     assert_eq!(connection.buffered_amount(), 0);
+}
+
+#[test]
+fn each_ping_gets_its_pong_while_the_output_is_short() {
+    let mut connection = server();
+    for i in 0..10u8 {
+        connection.receive(&client_frame(true, 9, &[i; 125]));
+    }
+    while connection.poll_event().unwrap().is_some() {}
+    let output = run(connection, b"", &[]).output;
+    assert_eq!(output.len(), 10 * 127);
+    for (i, pong) in output.chunks(127).enumerate() {
+        assert_eq!(&pong[..2], &[0x8A, 125]);
+        assert!(pong[2..].iter().all(|&b| b == i as u8));
+    }
 }
