@@ -13,7 +13,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(frame handshake_request handshake_response connection_server connection_client roundtrip extensions)
+  targets=(frame handshake_request handshake_response connection_server connection_client connection_deflate roundtrip extensions)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
