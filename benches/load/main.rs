@@ -476,8 +476,9 @@ impl Load {
     fn read(&mut self, index: usize) {
         loop {
             let client = &mut self.clients[index];
-            if client.parsed > 0 && client.parsed == client.input.len() {
-                client.input.clear();
+            if client.parsed > 0 {
+                // Keep only the incomplete frame at the end (usually nothing).
+                client.input.drain(..client.parsed);
                 client.parsed = 0;
             }
             let room = 64 * 1024;

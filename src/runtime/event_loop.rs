@@ -13,7 +13,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::client::ClientOrigin;
 use super::commands::{Command, Remote, Shared};
-use super::io::{MIN_READ, adapt_read_size, read_into, write_bytes, write_connection};
+use super::io::{MIN_READ, ReadBuffers, adapt_read_size, read_into, write_bytes, write_connection};
 use super::slot::{Phase, Slot};
 use super::state::{LoopState, Outgoing};
 use super::timers::{Entry, Timers};
@@ -47,7 +47,7 @@ pub(crate) struct EventLoop<A: Application> {
     next_worker: usize,
     timers: Timers,
     reconnects: Vec<(Instant, Box<ClientOrigin>)>,
-    read_buffer: BytesMut,
+    read_buffers: ReadBuffers,
     read_size: usize,
     /// Server loops run until shutdown; a client loop ends when its last connection does.
     serve_forever: bool,
@@ -92,7 +92,7 @@ pub(crate) fn new_loops<A: Application>(
             next_worker: 0,
             timers: Timers::default(),
             reconnects: Vec::new(),
-            read_buffer: BytesMut::new(),
+            read_buffers: ReadBuffers::default(),
             read_size: MIN_READ,
             serve_forever,
             stopping: false,
@@ -361,36 +361,38 @@ impl<A: Application> EventLoop<A> {
             let Some(slot) = self.state.slots.get_mut(key) else {
                 return;
             };
-            let mut buffer = std::mem::take(&mut self.read_buffer);
-            buffer.clear();
+            let mut buffer = self.read_buffers.take(MIN_READ);
             let read = read_into(&mut slot.stream, &mut buffer, MIN_READ);
-            let data = match read {
+            let n = match read {
                 Ok(0) => {
-                    self.read_buffer = buffer;
+                    self.read_buffers.put(buffer);
                     return self.lost(key, None);
                 }
-                Ok(n) => &buffer[..n],
+                Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    self.read_buffer = buffer;
+                    self.read_buffers.put(buffer);
                     return;
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {
-                    self.read_buffer = buffer;
+                    self.read_buffers.put(buffer);
                     continue;
                 }
                 Err(e) => {
-                    self.read_buffer = buffer;
+                    self.read_buffers.put(buffer);
                     return self.lost(key, Some(e.into()));
                 }
             };
             slot.last_heard = self.state.now;
+            let data = buffer.get(..n).unwrap_or_default();
             let outcome = match &mut slot.phase {
                 Phase::Handshake(handshake) => handshake.receive(data).map(|r| r.map(Ok)),
                 Phase::Upgrading(handshake, _) => handshake.receive(data).map(|r| r.map(Err)),
                 _ => Ok(None),
             };
-            self.read_buffer = buffer;
+            self.read_buffers.put(buffer);
             match outcome {
+                // A short read drained the socket (see read_open).
+                Ok(None) if n < MIN_READ => return,
                 Ok(None) => continue,
                 Ok(Some(Ok(incoming))) => return self.start_server(key, incoming),
                 Ok(Some(Err(connected))) => return self.start_client(key, connected),
@@ -502,21 +504,24 @@ impl<A: Application> EventLoop<A> {
             // A connection holding the start of a frame reads into its own buffer; the
             // others borrow the loop's.
             let own = connection.buffered_input() > 0;
+            let size = self.read_size;
             let mut buffer = if own {
                 connection.take_input()
             } else {
-                let mut buffer = std::mem::take(&mut self.read_buffer);
-                buffer.clear();
-                buffer
+                self.read_buffers.take(size)
             };
-            let size = self.read_size;
             let result = read_into(&mut slot.stream, &mut buffer, size);
+            // A read that did not fill the room drained the socket: on Linux an
+            // edge-triggered poll reports the next data that arrives, so the read that would
+            // only say WouldBlock is skipped (a system call per message saved).
+            let drained;
             match result {
                 Ok(0) => {
                     self.give_back(key, buffer, own);
                     return self.lost(key, None);
                 }
                 Ok(n) => {
+                    drained = n < size;
                     self.read_size = adapt_read_size(size, n);
                     slot.last_heard = self.state.now;
                     slot.ping_sent = None;
@@ -537,6 +542,9 @@ impl<A: Application> EventLoop<A> {
             self.lend_write_buffer(key);
             self.dispatch(key);
             self.reclaim_read_buffer(key, own);
+            if drained {
+                return;
+            }
         }
     }
 
@@ -547,7 +555,7 @@ impl<A: Application> EventLoop<A> {
                 connection.receive_bytes(buffer);
             }
         } else {
-            self.read_buffer = buffer;
+            self.read_buffers.put(buffer);
         }
     }
 
@@ -568,9 +576,7 @@ impl<A: Application> EventLoop<A> {
             connection.receive(&input);
             input.clear();
         }
-        if input.capacity() >= self.read_buffer.capacity() {
-            self.read_buffer = input;
-        }
+        self.read_buffers.put(input);
     }
 
     /// Lends the loop's write buffer to a connection with nothing pending, so that the

@@ -12,6 +12,47 @@ use crate::protocol::Connection;
 pub(crate) const MIN_READ: usize = 4 * 1024;
 pub(crate) const MAX_READ: usize = 256 * 1024;
 
+/// The loop's read buffers. One is lent to the connection being served; a message queued
+/// for writing without a copy keeps a reference into it, so it cannot be reused until the
+/// write is done. Rather than allocating (and faulting in) fresh memory for the next read,
+/// the pool keeps a few such buffers and takes whichever is free again.
+#[derive(Debug, Default)]
+pub(crate) struct ReadBuffers {
+    buffers: Vec<BytesMut>,
+}
+
+/// How many buffers the pool keeps.
+const POOLED: usize = 4;
+
+impl ReadBuffers {
+    /// An empty buffer with room for `size` bytes, reused if one is free.
+    pub(crate) fn take(&mut self, size: usize) -> BytesMut {
+        for index in (0..self.buffers.len()).rev() {
+            if let Some(buffer) = self.buffers.get_mut(index) {
+                buffer.clear();
+                if buffer.try_reclaim(size) {
+                    return self.buffers.swap_remove(index);
+                }
+            }
+        }
+        BytesMut::with_capacity(size)
+    }
+
+    /// Gives a buffer back (its remaining references may still be in use).
+    pub(crate) fn put(&mut self, buffer: BytesMut) {
+        if buffer.capacity() == 0 && buffer.is_empty() {
+            return;
+        }
+        if self.buffers.len() < POOLED {
+            self.buffers.push(buffer);
+        } else if let Some(smallest) = self.buffers.iter_mut().min_by_key(|b| b.capacity())
+            && smallest.capacity() < buffer.capacity()
+        {
+            *smallest = buffer;
+        }
+    }
+}
+
 /// Reads once into the spare capacity of `buffer` (growing it to `size` bytes of room).
 pub(crate) fn read_into<R: Read>(
     stream: &mut R,
@@ -52,7 +93,13 @@ pub(crate) fn write_connection<W: Write>(
     while connection.buffered_amount() > 0 {
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let count = connection.output_slices(&mut slices);
-        let written = match stream.write_vectored(&slices[..count]) {
+        // One slice (the common case): write() is cheaper in the kernel than writev().
+        let result = match slices.get(..count) {
+            Some([only]) => stream.write(only),
+            Some(some) => stream.write_vectored(some),
+            None => Ok(0),
+        };
+        let written = match result {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
