@@ -144,7 +144,8 @@ pub struct Connection {
     /// Received bytes not yet turned into events.
     input: BytesMut,
     frame: Option<IncomingFrame>,
-    message: Option<IncomingMessage>,
+    /// Boxed: most messages come in one frame, and an idle connection should be small.
+    message: Option<Box<IncomingMessage>>,
     /// Validates the text message being received, across frames and partial payloads.
     incoming_utf8: Utf8Validator,
     output: Output,
@@ -156,7 +157,7 @@ pub struct Connection {
     /// output were pending: it is answered once the output drains, and replaces any earlier
     /// one (RFC 6455 5.5.3), so a peer that floods pings without reading cannot make us
     /// queue pongs without bound.
-    unanswered_ping: Option<Bytes>,
+    unanswered_ping: Option<Box<Bytes>>,
     /// permessage-deflate, when negotiated (boxed: most connections never use it).
     #[cfg(feature = "deflate")]
     deflate: Option<Box<crate::deflate::PerMessageDeflate>>,
@@ -229,8 +230,9 @@ impl Connection {
     /// Queues bytes to be written before anything sent later: the runtime uses it for the
     /// 101 response, which must precede the first frame.
     #[cfg(feature = "server")]
-    pub(crate) fn queue_raw(&mut self, bytes: Bytes) {
-        self.output.push_shared(bytes);
+    pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
+        self.output.tail_mut().extend_from_slice(bytes);
+        self.output.appended(bytes.len());
     }
 
     /// The next bytes to write to the transport (empty when nothing is pending). After a
@@ -257,7 +259,7 @@ impl Connection {
     /// Once the output has drained, answers the latest ping that arrived meanwhile.
     fn answer_latest_ping(&mut self) {
         if self.output.len() == 0
-            && let Some(payload) = self.unanswered_ping.take()
+            && let Some(payload) = self.unanswered_ping.take().map(|payload| *payload)
             && self.state == State::Open
         {
             // Masking-key failure: the ping goes unanswered, which a peer tolerates.
@@ -270,12 +272,7 @@ impl Connection {
     /// buffer before a burst of sends and takes it back once the output is written, so an
     /// idle connection holds no output buffer and a busy one allocates none.
     pub fn swap_output_buffer(&mut self, buffer: &mut BytesMut) -> bool {
-        if self.output.len() != 0 {
-            return false;
-        }
-        buffer.clear();
-        std::mem::swap(self.output.tail_mut(), buffer);
-        true
+        self.output.swap_tail(buffer)
     }
 
     /// Takes the next chunk of pending output as owned bytes.

@@ -1,21 +1,35 @@
 //! [`Output`]: the bytes a connection has encoded and the caller has not yet written.
 //!
-//! Small frames are appended to one contiguous buffer; shared [`Bytes`] (a pre-encoded
-//! broadcast frame, a large payload) are queued as their own chunks without copying. The
-//! caller drains it with one write (`front`), a vectored write (`io_slices`) or by taking
-//! owned chunks (`pop_chunk`).
+//! Small frames are appended to one contiguous buffer, the tail; shared [`Bytes`] (a
+//! pre-encoded broadcast frame, a large payload) are queued as segments of their own,
+//! without copying. The caller drains it with one write (`front`), a vectored write
+//! (`io_slices`) or by taking owned chunks (`pop_chunk`).
+//!
+//! The tail is never split or advanced: segments refer to ranges of it, and once everything
+//! is written it is cleared, keeping its whole capacity. That is what lets a driver lend one
+//! buffer to connection after connection without a single allocation.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+/// A part of the output queued before the open end of the tail.
+#[derive(Debug)]
+enum Segment {
+    /// `tail[start..end]`.
+    Tail { start: usize, end: usize },
+    /// Bytes shared with someone else (a broadcast, a payload).
+    Shared(Bytes),
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Output {
-    /// Chunks written before `tail`, in order.
-    chunks: VecDeque<Bytes>,
-    /// Bytes appended after every chunk.
+    /// What comes first, in order.
+    segments: VecDeque<Segment>,
+    /// Small frames, appended. Its bytes from `open` on follow every segment.
     tail: BytesMut,
+    open: usize,
     /// Total bytes buffered.
     len: usize,
 }
@@ -32,17 +46,50 @@ impl Output {
         self.len += n;
     }
 
+    fn segment<'a>(&'a self, segment: &'a Segment) -> &'a [u8] {
+        match segment {
+            Segment::Tail { start, end } => self.tail.get(*start..*end).unwrap_or_default(),
+            Segment::Shared(bytes) => bytes,
+        }
+    }
+
+    fn open_tail(&self) -> &[u8] {
+        self.tail.get(self.open..).unwrap_or_default()
+    }
+
+    /// Exchanges the tail with `buffer` if nothing pending lives in it (shared segments may
+    /// still be queued: they come first anyway); returns false otherwise.
+    pub(crate) fn swap_tail(&mut self, buffer: &mut BytesMut) -> bool {
+        let tail_in_use = self.open < self.tail.len()
+            || self
+                .segments
+                .iter()
+                .any(|segment| matches!(segment, Segment::Tail { .. }));
+        if tail_in_use {
+            return false;
+        }
+        buffer.clear();
+        std::mem::swap(&mut self.tail, buffer);
+        self.tail.clear();
+        self.open = 0;
+        true
+    }
+
     /// Queues shared bytes without copying them.
     pub(crate) fn push_shared(&mut self, bytes: Bytes) {
         if bytes.is_empty() {
             return;
         }
-        if !self.tail.is_empty() {
-            let written_before = self.tail.split().freeze();
-            self.chunks.push_back(written_before);
+        if self.open < self.tail.len() {
+            // What was appended so far goes before the shared bytes.
+            self.segments.push_back(Segment::Tail {
+                start: self.open,
+                end: self.tail.len(),
+            });
+            self.open = self.tail.len();
         }
         self.len += bytes.len();
-        self.chunks.push_back(bytes);
+        self.segments.push_back(Segment::Shared(bytes));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -50,15 +97,20 @@ impl Output {
     }
 
     pub(crate) fn front(&self) -> &[u8] {
-        match self.chunks.front() {
-            Some(chunk) => chunk,
-            None => &self.tail,
+        match self.segments.front() {
+            Some(segment) => self.segment(segment),
+            None => self.open_tail(),
         }
     }
 
     pub(crate) fn io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
-        let all = self.chunks.iter().map(|chunk| &chunk[..]).chain(tail);
+        let open = self.open_tail();
+        let open = (!open.is_empty()).then_some(open);
+        let all = self
+            .segments
+            .iter()
+            .map(|segment| self.segment(segment))
+            .chain(open);
         let mut filled = 0;
         for (slot, bytes) in dst.iter_mut().zip(all) {
             *slot = IoSlice::new(bytes);
@@ -79,47 +131,81 @@ impl Output {
         );
         self.len -= n;
         while n > 0 {
-            match self.chunks.front_mut() {
-                Some(chunk) if chunk.len() <= n => {
-                    n -= chunk.len();
-                    self.chunks.pop_front();
+            match self.segments.front_mut() {
+                Some(Segment::Tail { start, end }) => {
+                    let taken = n.min(*end - *start);
+                    *start += taken;
+                    n -= taken;
+                    if start == end {
+                        self.segments.pop_front();
+                    }
                 }
-                Some(chunk) => {
-                    chunk.advance(n);
-                    n = 0;
+                Some(Segment::Shared(bytes)) => {
+                    let taken = n.min(bytes.len());
+                    bytes.advance(taken);
+                    n -= taken;
+                    if bytes.is_empty() {
+                        self.segments.pop_front();
+                    }
                 }
                 None => {
-                    self.tail.advance(n);
+                    self.open += n;
                     n = 0;
                 }
             }
         }
+        if self.len == 0 {
+            self.tail.clear();
+            self.open = 0;
+        }
     }
 
-    /// Takes the first buffered chunk as owned bytes.
+    /// Takes the first buffered chunk as owned bytes (tail bytes are copied out).
     pub(crate) fn pop_chunk(&mut self) -> Option<Bytes> {
-        let chunk = match self.chunks.pop_front() {
-            Some(chunk) => chunk,
-            None if self.tail.is_empty() => return None,
-            None => self.tail.split().freeze(),
+        let chunk = match self.segments.pop_front() {
+            Some(Segment::Shared(bytes)) => bytes,
+            Some(Segment::Tail { start, end }) => {
+                Bytes::copy_from_slice(self.tail.get(start..end).unwrap_or_default())
+            }
+            None if self.open_tail().is_empty() => return None,
+            None => {
+                let chunk = Bytes::copy_from_slice(self.open_tail());
+                self.open = self.tail.len();
+                chunk
+            }
         };
         self.len -= chunk.len();
+        if self.len == 0 {
+            self.tail.clear();
+            self.open = 0;
+        }
         Some(chunk)
     }
 
-    /// Frees the buffers' memory if nothing is buffered (for idle connections).
+    /// Frees the buffers' memory if nothing is buffered (for idle connections). The
+    /// segment queue keeps its smallest allocation (four slots): a connection that sends
+    /// shared payloads would otherwise allocate it again for every message.
     pub(crate) fn release_memory(&mut self) {
         if self.len == 0 {
-            self.chunks = VecDeque::new();
+            if self.segments.capacity() > 4 {
+                self.segments = VecDeque::new();
+            }
             self.tail = BytesMut::new();
+            self.open = 0;
         }
     }
 
     /// The bytes of memory the output holds (capacity, not content).
     pub(crate) fn memory(&self) -> usize {
-        self.tail.capacity()
-            + self.chunks.capacity() * std::mem::size_of::<Bytes>()
-            + self.chunks.iter().map(Bytes::len).sum::<usize>()
+        let shared: usize = self
+            .segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Shared(bytes) => bytes.len(),
+                Segment::Tail { .. } => 0,
+            })
+            .sum();
+        self.tail.capacity() + self.segments.capacity() * std::mem::size_of::<Segment>() + shared
     }
 }
 

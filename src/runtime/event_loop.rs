@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
@@ -28,6 +28,16 @@ pub(crate) const WAKER: Token = Token(usize::MAX - 2);
 
 /// How many events one call to `poll` returns at most.
 const EVENTS_PER_POLL: usize = 1024;
+
+/// What one poll event said about one token.
+#[derive(Debug, Clone, Copy)]
+struct Ready {
+    token: Token,
+    readable: bool,
+    writable: bool,
+    /// The peer closed its side: read to the end (the end of stream makes no new event).
+    read_closed: bool,
+}
 
 /// The listening socket, owned by loop 0, which hands accepted connections out in turn.
 #[derive(Debug)]
@@ -53,7 +63,7 @@ pub(crate) struct EventLoop<A: Application> {
     serve_forever: bool,
     stopping: bool,
     /// Scratch list of (token, readable, writable) for one poll's events.
-    ready: Vec<(Token, bool, bool)>,
+    ready: Vec<Ready>,
 }
 
 /// Creates the polls and channels of `workers` loops that share one [`Shared`].
@@ -134,10 +144,20 @@ impl<A: Application> EventLoop<A> {
             for event in self.events.iter() {
                 let readable = event.is_readable() || event.is_read_closed() || event.is_error();
                 let writable = event.is_writable() || event.is_write_closed();
-                self.ready.push((event.token(), readable, writable));
+                self.ready.push(Ready {
+                    token: event.token(),
+                    readable,
+                    writable,
+                    read_closed: event.is_read_closed() || event.is_error(),
+                });
             }
             for index in 0..self.ready.len() {
-                let (token, readable, writable) = self.ready[index];
+                let Ready {
+                    token,
+                    readable,
+                    writable,
+                    read_closed,
+                } = self.ready[index];
                 match token {
                     LISTENER => self.accept(),
                     WAKER => self.drain_commands(),
@@ -146,7 +166,7 @@ impl<A: Application> EventLoop<A> {
                             self.on_writable(key);
                         }
                         if readable {
-                            self.on_readable(key);
+                            self.on_readable(key, read_closed);
                         }
                         self.arm(key);
                     }
@@ -343,20 +363,22 @@ impl<A: Application> EventLoop<A> {
 
     // ----- reading ---------------------------------------------------------------------
 
-    fn on_readable(&mut self, key: usize) {
+    /// `to_the_end`: keep reading until the socket would block, even after a short read
+    /// (the peer closed its side, and the end of stream will not raise another event).
+    fn on_readable(&mut self, key: usize, to_the_end: bool) {
         let Some(slot) = self.state.slots.get(key) else {
             return;
         };
         match slot.phase {
-            Phase::Handshake(_) | Phase::Upgrading(..) => self.read_handshake(key),
-            Phase::Open(_) => self.read_open(key),
+            Phase::Handshake(_) | Phase::Upgrading(..) => self.read_handshake(key, to_the_end),
+            Phase::Open(_) => self.read_open(key, to_the_end),
             Phase::Connecting(_) => self.check_connected(key),
             Phase::Http(..) | Phase::Draining => self.read_discard(key),
         }
     }
 
     /// Reads a request head (server) or a response head (client).
-    fn read_handshake(&mut self, key: usize) {
+    fn read_handshake(&mut self, key: usize, to_the_end: bool) {
         loop {
             let Some(slot) = self.state.slots.get_mut(key) else {
                 return;
@@ -392,7 +414,7 @@ impl<A: Application> EventLoop<A> {
             self.read_buffers.put(buffer);
             match outcome {
                 // A short read drained the socket (see read_open).
-                Ok(None) if n < MIN_READ => return,
+                Ok(None) if n < MIN_READ && !to_the_end => return,
                 Ok(None) => continue,
                 Ok(Some(Ok(incoming))) => return self.start_server(key, incoming),
                 Ok(Some(Err(connected))) => return self.start_client(key, connected),
@@ -425,7 +447,9 @@ impl<A: Application> EventLoop<A> {
             }
         };
         let mut connection = accepted.connection;
-        connection.queue_raw(Bytes::from(accepted.response));
+        // The 101 goes into the loop's write buffer, ahead of any frame.
+        connection.swap_output_buffer(&mut self.state.write_buffer);
+        connection.queue_raw(&accepted.response);
         slot.target = Box::from(upgrade.target());
         slot.protocol = accept.selected_protocol().map(Box::from);
         slot.phase = Phase::Open(connection);
@@ -493,7 +517,7 @@ impl<A: Application> EventLoop<A> {
     }
 
     /// Reads frames, lending the loop's read buffer so that an idle connection keeps none.
-    fn read_open(&mut self, key: usize) {
+    fn read_open(&mut self, key: usize, to_the_end: bool) {
         loop {
             let Some(slot) = self.state.slots.get_mut(key) else {
                 return;
@@ -501,15 +525,13 @@ impl<A: Application> EventLoop<A> {
             let Phase::Open(connection) = &mut slot.phase else {
                 return;
             };
-            // A connection holding the start of a frame reads into its own buffer; the
-            // others borrow the loop's.
-            let own = connection.buffered_input() > 0;
+            // Read into one of the loop's buffers; a connection holding the start of a frame
+            // has it copied in front first, and keeps its small buffer for the next one.
             let size = self.read_size;
-            let mut buffer = if own {
-                connection.take_input()
-            } else {
-                self.read_buffers.take(size)
-            };
+            let mut spare = connection.take_input();
+            let mut buffer = self.read_buffers.take(size + spare.len());
+            buffer.extend_from_slice(&spare);
+            spare.clear();
             let result = read_into(&mut slot.stream, &mut buffer, size);
             // A read that did not fill the room drained the socket: on Linux an
             // edge-triggered poll reports the next data that arrives, so the read that would
@@ -517,66 +539,55 @@ impl<A: Application> EventLoop<A> {
             let drained;
             match result {
                 Ok(0) => {
-                    self.give_back(key, buffer, own);
+                    self.keep_unparsed(key, buffer, spare);
                     return self.lost(key, None);
                 }
                 Ok(n) => {
-                    drained = n < size;
+                    drained = n < size && !to_the_end;
                     self.read_size = adapt_read_size(size, n);
                     slot.last_heard = self.state.now;
                     slot.ping_sent = None;
                     connection.receive_bytes(buffer);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return self.give_back(key, buffer, own);
+                    return self.keep_unparsed(key, buffer, spare);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {
-                    self.give_back(key, buffer, own);
+                    self.keep_unparsed(key, buffer, spare);
                     continue;
                 }
                 Err(e) => {
-                    self.give_back(key, buffer, own);
+                    self.keep_unparsed(key, buffer, spare);
                     return self.lost(key, Some(e.into()));
                 }
             }
             self.lend_write_buffer(key);
             self.dispatch(key);
-            self.reclaim_read_buffer(key, own);
+            if let Some(connection) = self.state.slots.get_mut(key).and_then(Slot::connection_mut) {
+                let buffer = connection.take_input();
+                self.keep_unparsed(key, buffer, spare);
+            }
             if drained {
                 return;
             }
         }
     }
 
-    /// Returns a buffer that was not handed to the connection.
-    fn give_back(&mut self, key: usize, buffer: BytesMut, own: bool) {
-        if own {
-            if let Some(connection) = self.state.slots.get_mut(key).and_then(Slot::connection_mut) {
-                connection.receive_bytes(buffer);
+    /// Returns a read buffer to the pool, leaving the connection the bytes of an incomplete
+    /// frame it holds: copied into `spare` (the connection's own small buffer, reused) when
+    /// it is large enough, into a buffer of their exact size otherwise.
+    fn keep_unparsed(&mut self, key: usize, mut buffer: BytesMut, spare: BytesMut) {
+        let connection = self.state.slots.get_mut(key).and_then(Slot::connection_mut);
+        match connection {
+            Some(connection) if !buffer.is_empty() => {
+                let mut kept = self.read_buffers.take_small(spare, buffer.len());
+                kept.extend_from_slice(&buffer);
+                connection.receive_bytes(kept);
+                buffer.clear();
             }
-        } else {
-            self.read_buffers.put(buffer);
+            _ => self.read_buffers.put_small(spare),
         }
-    }
-
-    /// Takes the loop's read buffer back from a connection, leaving it only the bytes of an
-    /// incomplete frame (copied into a buffer of their own).
-    fn reclaim_read_buffer(&mut self, key: usize, own: bool) {
-        let Some(connection) = self.state.slots.get_mut(key).and_then(Slot::connection_mut) else {
-            return;
-        };
-        let mut input = connection.take_input();
-        if own {
-            if !input.is_empty() {
-                connection.receive_bytes(input);
-            }
-            return;
-        }
-        if !input.is_empty() {
-            connection.receive(&input);
-            input.clear();
-        }
-        self.read_buffers.put(input);
+        self.read_buffers.put(buffer);
     }
 
     /// Lends the loop's write buffer to a connection with nothing pending, so that the
@@ -767,12 +778,13 @@ impl<A: Application> EventLoop<A> {
         };
         match &mut slot.phase {
             Phase::Open(connection) => {
+                // Take the (lent) write buffer back; the connection keeps none. Its other
+                // small allocations stay until it goes idle (see `expire`).
                 let mut spare = BytesMut::new();
                 connection.swap_output_buffer(&mut spare);
                 if spare.capacity() > self.state.write_buffer.capacity() {
                     self.state.write_buffer = spare;
                 }
-                connection.release_memory();
                 if connection.is_closed() {
                     // A server (or a side that failed the connection) closes TCP first; a
                     // client after a clean close waits for the server to.
@@ -892,6 +904,9 @@ impl<A: Application> EventLoop<A> {
             Phase::Http(..) | Phase::Draining => self.remove(key),
             Phase::Open(connection) => match (connection.state(), slot.ping_sent) {
                 (State::Open, None) => {
+                    // Silent for a ping interval: it is idle, so it gives back what memory
+                    // it kept for traffic.
+                    connection.release_memory();
                     if connection.send_ping(b"").is_ok() {
                         slot.ping_sent = Some(now);
                         self.state.mark_dirty(key);

@@ -16,13 +16,20 @@ pub(crate) const MAX_READ: usize = 256 * 1024;
 /// for writing without a copy keeps a reference into it, so it cannot be reused until the
 /// write is done. Rather than allocating (and faulting in) fresh memory for the next read,
 /// the pool keeps a few such buffers and takes whichever is free again.
+///
+/// It also keeps small buffers for the incomplete frames connections hold between reads,
+/// so that a frame split across reads costs no allocation either.
 #[derive(Debug, Default)]
 pub(crate) struct ReadBuffers {
     buffers: Vec<BytesMut>,
+    small: Vec<BytesMut>,
 }
 
+/// How many small buffers the pool keeps.
+const POOLED_SMALL: usize = 16;
+
 /// How many buffers the pool keeps.
-const POOLED: usize = 4;
+const POOLED: usize = 8;
 
 impl ReadBuffers {
     /// An empty buffer with room for `size` bytes, reused if one is free.
@@ -36,6 +43,27 @@ impl ReadBuffers {
             }
         }
         BytesMut::with_capacity(size)
+    }
+
+    /// An empty buffer for `len` bytes of an incomplete frame: `spare` if it is large
+    /// enough, else a pooled one that is, else a new one.
+    pub(crate) fn take_small(&mut self, spare: BytesMut, len: usize) -> BytesMut {
+        if spare.capacity() >= len {
+            return spare;
+        }
+        self.put_small(spare);
+        match self.small.iter().position(|b| b.capacity() >= len) {
+            Some(index) => self.small.swap_remove(index),
+            None => BytesMut::with_capacity(len),
+        }
+    }
+
+    /// Keeps an empty small buffer for later, if the pool has room.
+    pub(crate) fn put_small(&mut self, mut buffer: BytesMut) {
+        buffer.clear();
+        if buffer.capacity() > 0 && self.small.len() < POOLED_SMALL {
+            self.small.push(buffer);
+        }
     }
 
     /// Gives a buffer back (its remaining references may still be in use).

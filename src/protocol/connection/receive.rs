@@ -219,13 +219,13 @@ impl Connection {
                 };
                 if frame.compressed {
                     let overhead = if header.fin { 0 } else { FRAGMENT_OVERHEAD };
-                    self.message = Some(IncomingMessage {
+                    self.message = Some(Box::new(IncomingMessage {
                         kind,
                         data: BytesMut::new(),
                         fragments: 1,
                         accounted: payload.len() as u64 + overhead,
                         compressed: true,
-                    });
+                    }));
                     return self.inflate_frame(&payload, header.fin);
                 }
                 if header.fin {
@@ -233,13 +233,13 @@ impl Connection {
                 }
                 let mut data = BytesMut::with_capacity(payload.len());
                 data.extend_from_slice(&payload);
-                self.message = Some(IncomingMessage {
+                self.message = Some(Box::new(IncomingMessage {
                     kind,
                     data,
                     fragments: 1,
                     accounted: payload.len() as u64 + FRAGMENT_OVERHEAD,
                     compressed: false,
-                });
+                }));
                 Ok(None)
             }
             OpCode::Continuation => {
@@ -266,7 +266,7 @@ impl Connection {
                     if self.output.len() < PONG_BACKLOG {
                         self.encode_frame(OpCode::Pong, &payload, true)?;
                     } else {
-                        self.unanswered_ping = Some(payload.clone());
+                        self.unanswered_ping = Some(Box::new(payload.clone()));
                     }
                 }
                 Ok(Some(Event::Ping(payload)))
