@@ -118,13 +118,19 @@ pub(crate) fn write_connection<W: Write>(
     stream: &mut W,
     connection: &mut Connection,
 ) -> std::io::Result<bool> {
+    let mut gathered = [0u8; GATHER_LIMIT];
     while connection.buffered_amount() > 0 {
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let count = connection.output_slices(&mut slices);
         // One slice (the common case): write() is cheaper in the kernel than writev().
+        // Several small ones (queued broadcasts, a pong before an echo) are cheaper to
+        // copy together than to describe to writev().
         let result = match slices.get(..count) {
             Some([only]) => stream.write(only),
-            Some(some) => stream.write_vectored(some),
+            Some(some) => match gather_small(some, &mut gathered) {
+                Some(bytes) => stream.write(bytes),
+                None => stream.write_vectored(some),
+            },
             None => Ok(0),
         };
         let written = match result {
@@ -137,6 +143,25 @@ pub(crate) fn write_connection<W: Write>(
         connection.advance_output(written);
     }
     Ok(true)
+}
+
+/// Up to how many bytes of several slices are copied into one buffer for write().
+const GATHER_LIMIT: usize = 2048;
+
+/// Copies `slices` into `buffer` if they fit; returns the filled part.
+fn gather_small<'a>(
+    slices: &[IoSlice<'_>],
+    buffer: &'a mut [u8; GATHER_LIMIT],
+) -> Option<&'a [u8]> {
+    let total: usize = slices.iter().map(|slice| slice.len()).sum();
+    let filled = buffer.get_mut(..total)?;
+    let mut rest = &mut filled[..];
+    for slice in slices {
+        let (head, tail) = rest.split_at_mut(slice.len());
+        head.copy_from_slice(slice);
+        rest = tail;
+    }
+    Some(filled)
 }
 
 /// Writes `bytes[*written..]` until done or the socket would block; true when done.
@@ -160,6 +185,21 @@ pub(crate) fn write_bytes<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn small_slices_are_gathered_in_order_and_large_ones_are_not() {
+        let mut buffer = [0u8; GATHER_LIMIT];
+        let slices = [IoSlice::new(b"ab"), IoSlice::new(b""), IoSlice::new(b"cde")];
+        assert_eq!(gather_small(&slices, &mut buffer), Some(&b"abcde"[..]));
+        let big = vec![7u8; GATHER_LIMIT];
+        let slices = [IoSlice::new(b"a"), IoSlice::new(&big)];
+        assert_eq!(gather_small(&slices, &mut buffer), None);
+        let exact = [IoSlice::new(&big[1..]), IoSlice::new(b"z")];
+        assert_eq!(
+            gather_small(&exact, &mut buffer).map(<[u8]>::len),
+            Some(GATHER_LIMIT)
+        );
+    }
 
     #[test]
     fn read_size_adapts_within_bounds() {

@@ -75,42 +75,22 @@ impl<D> LoopState<D> {
     }
 
     pub(crate) fn mark_dirty(&mut self, key: usize) {
-        if let Some(slot) = self.slots.get_mut(key)
-            && !slot.dirty
-        {
-            slot.dirty = true;
-            self.dirty.push(key);
+        if let Some(slot) = self.slots.get_mut(key) {
+            mark_slot_dirty(slot, key, &mut self.dirty);
         }
     }
 
     /// Queues a message (or ping) on one local connection, applying the write-queue bound.
     pub(crate) fn send(&mut self, key: usize, outgoing: Outgoing<'_>) -> Result<(), Error> {
-        let limit = self.config.max_write_buffer;
-        let policy = self.config.backpressure;
         let slot = self.slots.get_mut(key).ok_or(Error::Closed)?;
-        if !slot.can_send() {
-            return Err(UsageError::SendAfterClose.into());
-        }
-        let Some(connection) = slot.connection_mut() else {
-            return Err(UsageError::SendAfterClose.into());
-        };
-        let buffered = connection.buffered_amount();
-        if buffered >= limit {
-            let error = CapacityError::WriteBufferFull { buffered, limit };
-            if policy == Backpressure::Close {
-                self.failures.push((key, error.clone().into()));
-            }
-            return Err(error.into());
-        }
-        match outgoing {
-            Outgoing::Text(text) => connection.send_text(text)?,
-            Outgoing::Binary(data) => connection.send_binary(data)?,
-            Outgoing::Message(message) => connection.send(message)?,
-            Outgoing::Encoded(message) => connection.send_encoded(message)?,
-            Outgoing::Ping(payload) => connection.send_ping(payload)?,
-        }
-        self.mark_dirty(key);
-        Ok(())
+        queue_on(
+            slot,
+            key,
+            outgoing,
+            &self.config,
+            &mut self.failures,
+            &mut self.dirty,
+        )
     }
 
     /// Starts the close handshake on one local connection.
@@ -182,20 +162,77 @@ impl<D> LoopState<D> {
                 }
             }
         }
-        let recipients: Vec<usize> = match &audience.room {
-            Some(room) => self.rooms.members(room).collect(),
-            None => self.slots.iter().map(|(key, _)| key).collect(),
-        };
+        let config = &self.config;
+        let (failures, dirty) = (&mut self.failures, &mut self.dirty);
         let mut delivered = 0;
-        for key in recipients {
-            let excluded = audience
-                .except
-                .is_some_and(|except| self.slots.get(key).is_some_and(|s| s.id == except));
-            let open = self.slots.get(key).is_some_and(Slot::can_send);
-            if !excluded && open && self.send(key, Outgoing::Encoded(message)).is_ok() {
+        let mut deliver = |key: usize, slot: &mut Slot<D>| {
+            let excluded = audience.except.is_some_and(|except| slot.id == except);
+            let outgoing = Outgoing::Encoded(message);
+            if !excluded
+                && slot.can_send()
+                && queue_on(slot, key, outgoing, config, failures, dirty).is_ok()
+            {
                 delivered += 1;
             }
+        };
+        match &audience.room {
+            Some(room) => {
+                for key in self.rooms.members(room) {
+                    if let Some(slot) = self.slots.get_mut(key) {
+                        deliver(key, slot);
+                    }
+                }
+            }
+            None => self
+                .slots
+                .iter_mut()
+                .for_each(|(key, slot)| deliver(key, slot)),
         }
         delivered
+    }
+}
+
+/// Queues `outgoing` on the connection in `slot` (at `key`), applying the write-queue
+/// bound of `config`: a full queue refuses the message, and under [`Backpressure::Close`]
+/// also schedules the connection to be failed.
+fn queue_on<D>(
+    slot: &mut Slot<D>,
+    key: usize,
+    outgoing: Outgoing<'_>,
+    config: &Config,
+    failures: &mut Vec<(usize, Error)>,
+    dirty: &mut Vec<usize>,
+) -> Result<(), Error> {
+    if !slot.can_send() {
+        return Err(UsageError::SendAfterClose.into());
+    }
+    let Some(connection) = slot.connection_mut() else {
+        return Err(UsageError::SendAfterClose.into());
+    };
+    let buffered = connection.buffered_amount();
+    let limit = config.max_write_buffer;
+    if buffered >= limit {
+        let error = CapacityError::WriteBufferFull { buffered, limit };
+        if config.backpressure == Backpressure::Close {
+            failures.push((key, error.clone().into()));
+        }
+        return Err(error.into());
+    }
+    match outgoing {
+        Outgoing::Text(text) => connection.send_text(text)?,
+        Outgoing::Binary(data) => connection.send_binary(data)?,
+        Outgoing::Message(message) => connection.send(message)?,
+        Outgoing::Encoded(message) => connection.send_encoded(message)?,
+        Outgoing::Ping(payload) => connection.send_ping(payload)?,
+    }
+    mark_slot_dirty(slot, key, dirty);
+    Ok(())
+}
+
+/// Lists `slot` (at `key`) among those to write at the end of this turn, once.
+fn mark_slot_dirty<D>(slot: &mut Slot<D>, key: usize, dirty: &mut Vec<usize>) {
+    if !slot.dirty {
+        slot.dirty = true;
+        dirty.push(key);
     }
 }
