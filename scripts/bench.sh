@@ -10,7 +10,8 @@
 # tokio-tungstenite (benches/peers, current_thread tokio), ws (Node ws 8: benches/peers/ws.mjs).
 #
 # Scenarios: echo CONNECTIONSxSIZExIN_FLIGHT (the list below), 5 s measured after 1 s of
-# warm-up, three runs, the run with the median msgs_per_s kept whole; `idle`: 10,000 idle
+# warm-up, three runs taken in turn across the servers (ours, uws, ..., ours, uws, ...), the
+# run with the median msgs_per_s kept whole; `idle`: 10,000 idle
 # connections against a fresh instance (server RSS per connection); `broadcast`: 1 publisher,
 # 10,000 subscribers, 64-byte messages (ours, uws, ws). `echo` picks every echo scenario.
 # --quick: one run per scenario, 2 s measured after 0.5 s of warm-up (a smoke test).
@@ -456,39 +457,74 @@ load_failure() {
   echo "${reason:-the load generator printed no result (killed after its time limit?)}"
 }
 
-run_echo() {
-  local name=$1 key=$2 connections size in_flight run line failure=""
-  IFS=x read -r connections size in_flight <<<"$key"
-  local lines="$work/$name-$key.lines" out="$frag/$name/echo/$key"
-  : >"$lines"
-  mkdir -p "$frag/$name/echo"
-  for run in $(seq 1 "$runs"); do
-    if [ -z "$server_pid" ] && ! start_server "$name" echo; then
-      failure="the server did not start"
-      break
-    fi
-    line=$(load $((150 + ${seconds%.*})) --url "ws://127.0.0.1:$port/" \
-      --connections "$connections" --size "$size" --in-flight "$in_flight" \
-      --seconds "$seconds" --warmup "$warmup" --server-pid "$server_pid" || true)
-    if [[ $line == "{"*'"mode":"echo"'* ]]; then
-      echo "$line" >>"$lines"
-    else
-      failure="run $run: $(load_failure)"
-    fi
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-      failure="run $run: the server exited ($(tail -n 1 "$server_log" 2>/dev/null || true))"
-      wait "$server_pid" 2>/dev/null || true
-      server_pid=""
-    fi
+# The echo servers stay up for all echo scenarios, one per name, each on its own port: the
+# runs of a scenario go round the servers (ours, uws, ..., ours, uws, ...), so that a slow
+# spell of the machine touches every server alike instead of one server's whole series.
+declare -A echo_pid echo_port echo_log
+
+# use_echo_server NAME: makes NAME's echo server the current one ($server_pid, $port,
+# $server_log), starting it if it is not running.
+use_echo_server() {
+  local name=$1
+  server_pid=${echo_pid[$name]:-}
+  port=${echo_port[$name]:-}
+  server_log=${echo_log[$name]:-}
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then return 0; fi
+  server_pid=""
+  start_server "$name" echo || return 1
+  echo_pid[$name]=$server_pid
+  echo_port[$name]=$port
+  echo_log[$name]=$server_log
+}
+
+stop_echo_servers() {
+  local name
+  for name in "${!echo_pid[@]}"; do
+    server_pid=${echo_pid[$name]}
+    stop_server
   done
+  echo_pid=()
+}
+
+# run_echo_once NAME KEY RUN: one run of scenario KEY against NAME's echo server.
+run_echo_once() {
+  local name=$1 key=$2 run=$3 connections size in_flight line
+  IFS=x read -r connections size in_flight <<<"$key"
+  local lines="$work/$name-$key.lines" failed="$work/$name-$key.failure"
+  if ! use_echo_server "$name"; then
+    echo "run $run: the server did not start" >"$failed"
+    return
+  fi
+  line=$(load $((150 + ${seconds%.*})) --url "ws://127.0.0.1:$port/" \
+    --connections "$connections" --size "$size" --in-flight "$in_flight" \
+    --seconds "$seconds" --warmup "$warmup" --server-pid "$server_pid" || true)
+  if [[ $line == "{"*'"mode":"echo"'* ]]; then
+    echo "$line" >>"$lines"
+  else
+    echo "run $run: $(load_failure)" >"$failed"
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "run $run: the server exited ($(tail -n 1 "$server_log" 2>/dev/null || true))" >"$failed"
+    wait "$server_pid" 2>/dev/null || true
+  fi
+}
+
+# summarize_echo NAME KEY: keeps the median run of NAME in scenario KEY and prints it.
+summarize_echo() {
+  local name=$1 key=$2 failure=""
+  local lines="$work/$name-$key.lines" failed="$work/$name-$key.failure"
+  local out="$frag/$name/echo/$key"
+  mkdir -p "$frag/$name/echo"
+  touch "$lines"
+  if [ -f "$failed" ]; then failure=$(cat "$failed"); fi
   if helper median "$lines" msgs_per_s "$out.json" "$out.runs.json"; then
     if [ -n "$failure" ]; then helper note "$out.json" failed_runs "$failure"; fi
-    printf '   %-12s %s\n' "$key" "$(helper show-echo "$out.json")"
+    printf '   %-12s %-18s %s\n' "$key" "$name" "$(helper show-echo "$out.json")"
   else
     helper note "$out.json" error "$failure"
-    printf '   %-12s FAILED: %s\n' "$key" "$failure"
+    printf '   %-12s %-18s FAILED: %s\n' "$key" "$name" "$failure"
   fi
-  if [ -n "$failure" ]; then echo "   $key: $failure" >&2; fi
+  if [ -n "$failure" ]; then echo "   $key $name: $failure" >&2; fi
 }
 
 run_idle_memory() {
@@ -565,13 +601,23 @@ echo "   $runs run(s) of $seconds s after $warmup s of warm-up; server on core $
 for name in "${servers[@]}"; do
   echo "== $name: $(helper version "$frag/meta.json" "$name")"
   mkdir -p "$frag/$name"
-  if [ "${#echo_list[@]}" -gt 0 ]; then
-    for key in "${echo_list[@]}"; do run_echo "$name" "$key"; done
-    stop_server
-  fi
+done
+if [ "${#echo_list[@]}" -gt 0 ]; then
+  echo "== echo: msgs/s, per server CPU-second, latency (the median of $runs runs)"
+  for key in "${echo_list[@]}"; do
+    for run in $(seq 1 "$runs"); do
+      for name in "${servers[@]}"; do run_echo_once "$name" "$key" "$run"; done
+    done
+    for name in "${servers[@]}"; do summarize_echo "$name" "$key"; done
+    assemble # after every scenario: an interrupted run keeps what it measured
+  done
+  stop_echo_servers
+fi
+for name in "${servers[@]}"; do
+  if [ "$run_idle" = 1 ] || [ "$run_broadcast" = 1 ]; then echo "== $name"; fi
   if [ "$run_idle" = 1 ]; then run_idle_memory "$name"; fi
   if [ "$run_broadcast" = 1 ]; then run_broadcast_fanout "$name"; fi
-  assemble # after every server: an interrupted run keeps what it measured
+  assemble
 done
 
 python3 scripts/bench_report.py "$results"

@@ -404,3 +404,39 @@ fn invalid_close_codes_and_utf8_reasons_get_1002_and_1007() {
     }
     running.shutdown().unwrap();
 }
+
+#[test]
+fn peers_that_announce_large_frames_and_stall_hold_about_what_they_sent() {
+    let _exclusive = support::exclusive();
+    let running = start(Server::<()>::new());
+    let addr = running.local_addr().unwrap();
+    let before = support::rss_bytes();
+    // 200 peers each announce a 1 MiB frame, send 100,000 bytes of it and stop. The server
+    // reads them into its large read buffers; a connection must keep about the bytes it
+    // got, never pin a read buffer (up to 256 KiB) or memory for the whole frame.
+    let sent = 100_000;
+    let mut start_of_frame = vec![0x82, 0xFF];
+    start_of_frame.extend_from_slice(&(1u64 << 20).to_be_bytes());
+    start_of_frame.extend_from_slice(&[1, 2, 3, 4]);
+    start_of_frame.resize(start_of_frame.len() + sent, 0);
+    let peers: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut peer = support::raw_client(addr);
+            peer.write_all(&start_of_frame).unwrap();
+            peer
+        })
+        .collect();
+    // A last peer's ping is answered after the loop has read what was sent before it.
+    let mut last = support::raw_client(addr);
+    last.write_all(&client_frame(9, b"done?")).unwrap();
+    assert_eq!(
+        read_frame(&mut last).unwrap(),
+        (OpCode::Pong, b"done?".to_vec())
+    );
+    let grown = support::rss_bytes().saturating_sub(before);
+    let per_peer = grown / peers.len();
+    println!("{per_peer} bytes of RSS per stalled peer");
+    assert!(per_peer < sent * 3 / 2, "{per_peer} bytes per stalled peer");
+    drop(peers);
+    running.shutdown().unwrap();
+}

@@ -13,7 +13,9 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::client::ClientOrigin;
 use super::commands::{Command, Remote, Shared};
-use super::io::{MIN_READ, ReadBuffers, adapt_read_size, read_into, write_bytes, write_connection};
+use super::io::{
+    MAX_READ, MIN_READ, ReadBuffers, adapt_read_size, read_into, write_bytes, write_connection,
+};
 use super::slot::{Phase, Slot};
 use super::state::{LoopState, Outgoing};
 use super::timers::{Entry, Timers};
@@ -525,13 +527,24 @@ impl<A: Application> EventLoop<A> {
             let Phase::Open(connection) = &mut slot.phase else {
                 return;
             };
-            // Read into one of the loop's buffers; a connection holding the start of a frame
-            // has it copied in front first, and keeps its small buffer for the next one.
-            let size = self.read_size;
-            let mut spare = connection.take_input();
-            let mut buffer = self.read_buffers.take(size + spare.len());
-            buffer.extend_from_slice(&spare);
-            spare.clear();
+            // A connection in the middle of a frame reads what the frame still needs,
+            // straight after the bytes it holds when its buffer has the room (kept for it
+            // below); otherwise the read goes into one of the loop's buffers, with the
+            // incomplete frame's bytes copied in front, and its small buffer is kept.
+            let missing = connection.frame_bytes_missing();
+            let size = match missing {
+                0 => self.read_size,
+                _ => missing.clamp(MIN_READ, MAX_READ),
+            };
+            let mut input = connection.take_input();
+            let (mut buffer, spare) = if input.capacity() - input.len() >= size {
+                (input, BytesMut::new())
+            } else {
+                let mut buffer = self.read_buffers.take(size + input.len());
+                buffer.extend_from_slice(&input);
+                input.clear();
+                (buffer, input)
+            };
             let result = read_into(&mut slot.stream, &mut buffer, size);
             // A read that did not fill the room drained the socket: on Linux an
             // edge-triggered poll reports the next data that arrives, so the read that would
@@ -539,33 +552,36 @@ impl<A: Application> EventLoop<A> {
             let drained;
             match result {
                 Ok(0) => {
-                    self.keep_unparsed(key, buffer, spare);
+                    self.keep_unparsed(key, buffer, spare, 0);
                     return self.lost(key, None);
                 }
                 Ok(n) => {
                     drained = n < size && !to_the_end;
-                    self.read_size = adapt_read_size(size, n);
+                    if missing == 0 {
+                        self.read_size = adapt_read_size(size, n);
+                    }
                     slot.last_heard = self.state.now;
                     slot.ping_sent = None;
                     connection.receive_bytes(buffer);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return self.keep_unparsed(key, buffer, spare);
+                    return self.keep_unparsed(key, buffer, spare, 0);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {
-                    self.keep_unparsed(key, buffer, spare);
+                    self.keep_unparsed(key, buffer, spare, 0);
                     continue;
                 }
                 Err(e) => {
-                    self.keep_unparsed(key, buffer, spare);
+                    self.keep_unparsed(key, buffer, spare, 0);
                     return self.lost(key, Some(e.into()));
                 }
             }
             self.lend_write_buffer(key);
             self.dispatch(key);
             if let Some(connection) = self.state.slots.get_mut(key).and_then(Slot::connection_mut) {
+                let missing = connection.frame_bytes_missing();
                 let buffer = connection.take_input();
-                self.keep_unparsed(key, buffer, spare);
+                self.keep_unparsed(key, buffer, spare, missing);
             }
             if drained {
                 return;
@@ -573,14 +589,29 @@ impl<A: Application> EventLoop<A> {
         }
     }
 
+    /// Up to this size, an incomplete frame is kept in a small buffer of its own.
+    const MAX_SMALL_KEPT: usize = 16 * 1024;
+
     /// Returns a read buffer to the pool, leaving the connection the bytes of an incomplete
     /// frame it holds: copied into `spare` (the connection's own small buffer, reused) when
-    /// it is large enough, into a buffer of their exact size otherwise.
-    fn keep_unparsed(&mut self, key: usize, mut buffer: BytesMut, spare: BytesMut) {
+    /// it is large enough, into a pooled or new buffer otherwise. The buffer kept also has
+    /// room for the `missing` rest of the frame, so the next read needs no copy, but never
+    /// more room than the bytes the peer has sent (or `MIN_READ`): a peer that announces a
+    /// large frame and stalls cannot make a connection hold much more than it sent.
+    fn keep_unparsed(&mut self, key: usize, mut buffer: BytesMut, spare: BytesMut, missing: usize) {
         let connection = self.state.slots.get_mut(key).and_then(Slot::connection_mut);
         match connection {
             Some(connection) if !buffer.is_empty() => {
-                let mut kept = self.read_buffers.take_small(spare, buffer.len());
+                let room = missing.min(buffer.len().max(MIN_READ));
+                let size = buffer.len() + room;
+                // Large ones come from the pool of read buffers (fresh memory of that size
+                // would be mapped and faulted in for every message), at most twice the size.
+                let mut kept = if size <= Self::MAX_SMALL_KEPT {
+                    self.read_buffers.take_small(spare, size)
+                } else {
+                    self.read_buffers.put_small(spare);
+                    self.read_buffers.take_at_most(size, 2 * size)
+                };
                 kept.extend_from_slice(&buffer);
                 connection.receive_bytes(kept);
                 buffer.clear();

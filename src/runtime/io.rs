@@ -34,10 +34,16 @@ const POOLED: usize = 8;
 impl ReadBuffers {
     /// An empty buffer with room for `size` bytes, reused if one is free.
     pub(crate) fn take(&mut self, size: usize) -> BytesMut {
+        self.take_at_most(size, usize::MAX)
+    }
+
+    /// An empty buffer with room for `size` bytes and at most `limit`, reused if one is
+    /// free; a new one has room for exactly `size`.
+    pub(crate) fn take_at_most(&mut self, size: usize, limit: usize) -> BytesMut {
         for index in (0..self.buffers.len()).rev() {
             if let Some(buffer) = self.buffers.get_mut(index) {
                 buffer.clear();
-                if buffer.try_reclaim(size) {
+                if buffer.try_reclaim(size) && buffer.capacity() <= limit {
                     return self.buffers.swap_remove(index);
                 }
             }

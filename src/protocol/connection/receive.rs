@@ -60,6 +60,14 @@ impl Connection {
         self.input.len()
     }
 
+    /// How many more bytes the frame being received needs before it is complete: 0 when
+    /// no frame has started (its header has not fully arrived). A driver can size its next
+    /// read with it, and keep room for it with the incomplete frame's bytes.
+    pub fn frame_bytes_missing(&self) -> usize {
+        self.frame
+            .map_or(0, |frame| frame.len.saturating_sub(self.input.len()))
+    }
+
     /// The next event, `Ok(None)` when the input holds no complete one.
     ///
     /// When the peer breaks a rule, the connection is failed: the close frame with the

@@ -846,3 +846,27 @@ fn each_ping_gets_its_pong_while_the_output_is_short() {
         assert!(pong[2..].iter().all(|&b| b == i as u8));
     }
 }
+
+#[test]
+fn frame_bytes_missing_counts_down_to_the_end_of_the_frame_at_every_split() {
+    let frame = client_frame(true, 2, &[9; 300]);
+    let header_len = frame.len() - 300;
+    for cut in 0..frame.len() {
+        let mut connection = server();
+        assert_eq!(connection.frame_bytes_missing(), 0);
+        connection.receive(&frame[..cut]);
+        assert_eq!(connection.poll_event().unwrap(), None);
+        let expected = if cut < header_len {
+            0
+        } else {
+            frame.len() - cut
+        };
+        assert_eq!(connection.frame_bytes_missing(), expected, "cut at {cut}");
+        connection.receive(&frame[cut..]);
+        assert!(matches!(
+            connection.poll_event().unwrap(),
+            Some(Event::Binary(_))
+        ));
+        assert_eq!(connection.frame_bytes_missing(), 0, "cut at {cut}");
+    }
+}
