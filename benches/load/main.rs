@@ -5,6 +5,10 @@
 //! # echo: K messages of S bytes in flight per connection, every echo checked
 //! cargo bench --bench load -- --url ws://127.0.0.1:9001/ --connections 100 --size 16 \
 //!     --in-flight 4 --seconds 5 [--warmup 1] [--server-pid PID] [--text]
+//! # the same with permessage-deflate: chat-like text, compressed once here, inflated and
+//! # compressed again by the server for every message (a workload where the server works)
+//! cargo bench --bench load -- --url ws://127.0.0.1:9001/ --connections 100 --size 16384 \
+//!     --in-flight 1 --seconds 5 --deflate
 //! # idle: N connections, every handshake completed, then silence; server RSS per connection
 //! cargo bench --bench load -- --url ws://127.0.0.1:9001/ --connections 10000 --idle \
 //!     --server-pid PID
@@ -47,6 +51,7 @@ struct Options {
     idle: bool,
     broadcast: bool,
     text: bool,
+    deflate: bool,
 }
 
 fn parse_options() -> Options {
@@ -62,6 +67,7 @@ fn parse_options() -> Options {
         idle: false,
         broadcast: false,
         text: false,
+        deflate: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -80,6 +86,7 @@ fn parse_options() -> Options {
             "--idle" => options.idle = true,
             "--broadcast" => options.broadcast = true,
             "--text" => options.text = true,
+            "--deflate" => options.deflate = true,
             "--bench" => {} // added by `cargo bench`
             other => panic!("unknown argument {other}"),
         }
@@ -146,6 +153,73 @@ fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// `size` bytes of chat-like JSON text (a fixed pseudo-random sequence of messages), which
+/// compresses about as real chat traffic does.
+fn chat_text(size: usize) -> Vec<u8> {
+    const WORDS: [&str; 16] = [
+        "hello", "world", "message", "room", "lobby", "player", "score", "update", "the",
+        "a", "is", "ready", "joined", "left", "42", "ok",
+    ];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut text = Vec::with_capacity(size + 64);
+    while text.len() < size {
+        let words: Vec<&str> = (0..3 + next() % 6)
+            .map(|_| WORDS[(next() % 16) as usize])
+            .collect();
+        let line = format!(
+            "{{\"user\":\"u{}\",\"ts\":{},\"text\":\"{}\"}}\n",
+            next() % 1000,
+            1_700_000_000 + next() % 100_000,
+            words.join(" ")
+        );
+        text.extend_from_slice(line.as_bytes());
+    }
+    text.truncate(size);
+    text
+}
+
+/// A final, masked, compressed text frame (RSV1) for a peer that agreed to
+/// permessage-deflate without context takeover: raw deflate, sync flush, the trailing
+/// `00 00 ff ff` removed (RFC 7692 7.2.1).
+fn compressed_frame(text: &[u8]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut compressor = Compress::new(Compression::new(6), false);
+    let mut compressed = Vec::with_capacity(text.len() + 64);
+    compressor
+        .compress_vec(text, &mut compressed, FlushCompress::Sync)
+        .expect("deflate");
+    while compressor.total_in() < text.len() as u64 || compressed.capacity() == compressed.len()
+    {
+        compressed.reserve(text.len());
+        let done = compressor.total_in() as usize;
+        compressor
+            .compress_vec(&text[done..], &mut compressed, FlushCompress::Sync)
+            .expect("deflate");
+    }
+    assert!(compressed.ends_with(&[0, 0, 0xff, 0xff]));
+    compressed.truncate(compressed.len() - 4);
+    let mut frame = masked_frame(1, &compressed);
+    frame[0] |= 0x40;
+    frame
+}
+
+/// Inflates a compressed message's payload (the `00 00 ff ff` tail put back).
+fn inflate(payload: &[u8]) -> Vec<u8> {
+    let mut input = payload.to_vec();
+    input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+    let mut output = Vec::new();
+    let mut decoder = flate2::read::DeflateDecoder::new(&input[..]);
+    // The input ends without a final block: reading stops with what it holds.
+    let _ = std::io::Read::read_to_end(&mut decoder, &mut output);
+    output
+}
+
 /// An unmasked frame's header: (opcode, header length, payload length), if complete.
 fn frame_header(buf: &[u8]) -> Option<(u8, usize, usize)> {
     let (&b0, &b1) = (buf.first()?, buf.get(1)?);
@@ -193,6 +267,9 @@ struct Load {
     options: Options,
     frame: Vec<u8>,
     payload: Vec<u8>,
+    /// With --deflate: the server's compressed echo, checked once by inflating it; with
+    /// no context takeover every later echo of the same text must be these bytes.
+    expected_echo: Option<Vec<u8>>,
     clients: Vec<Client>,
     open: usize,
     measuring: bool,
@@ -215,19 +292,27 @@ fn main() {
     let address = resolve(&url);
     let config = Config {
         max_write_buffer: usize::MAX,
-        // The load generator measures the server; compression would measure zlib.
+        // Compression only when asked for: it makes the run measure zlib.
         #[cfg(feature = "deflate")]
-        deflate: None,
+        deflate: options.deflate.then(Default::default),
         ..Config::default()
     };
-    let payload: Vec<u8> = (0..options.size).map(|i| b'a' + (i % 26) as u8).collect();
-    let opcode = if options.text { 1 } else { 2 };
+    let (payload, frame) = if options.deflate {
+        let text = chat_text(options.size);
+        let frame = compressed_frame(&text);
+        (text, frame)
+    } else {
+        let payload: Vec<u8> = (0..options.size).map(|i| b'a' + (i % 26) as u8).collect();
+        let frame = masked_frame(if options.text { 1 } else { 2 }, &payload);
+        (payload, frame)
+    };
     let mut poll = Poll::new().expect("poll");
     let mut events = Events::with_capacity(4096);
     let mut load = Load {
         options: options.clone(),
-        frame: masked_frame(opcode, &payload),
+        frame,
         payload,
+        expected_echo: None,
         clients: Vec::with_capacity(options.connections + 1),
         open: 0,
         measuring: false,
@@ -550,6 +635,18 @@ impl Load {
                     if self.measuring {
                         self.received += 1;
                     }
+                }
+                1 | 2 if self.options.deflate => {
+                    let compressed = rest[0] & 0x40 != 0;
+                    let expected = self.expected_echo.get_or_insert_with(|| {
+                        assert!(compressed, "the server did not compress its echo");
+                        assert_eq!(inflate(payload), self.payload, "the echo inflates wrong");
+                        payload.to_vec()
+                    });
+                    if !compressed || payload != expected.as_slice() {
+                        self.errors += 1;
+                    }
+                    echoes += 1;
                 }
                 1 | 2 => {
                     if payload != self.payload {
