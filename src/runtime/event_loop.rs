@@ -532,12 +532,17 @@ impl<A: Application> EventLoop<A> {
             // below); otherwise the read goes into one of the loop's buffers, with the
             // incomplete frame's bytes copied in front, and its small buffer is kept.
             let missing = connection.frame_bytes_missing();
-            let size = match missing {
-                0 => self.read_size,
-                _ => missing.clamp(MIN_READ, MAX_READ),
-            };
             let mut input = connection.take_input();
-            let (mut buffer, spare) = if input.capacity() - input.len() >= size {
+            let room = input.capacity() - input.len();
+            let wanted = missing.clamp(MIN_READ, MAX_READ);
+            let (size, in_place) = if missing == 0 {
+                (self.read_size, room >= self.read_size)
+            } else if room >= missing.min(MIN_READ) {
+                (missing.max(MIN_READ).min(room), true)
+            } else {
+                (wanted, false)
+            };
+            let (mut buffer, spare) = if in_place {
                 (input, BytesMut::new())
             } else {
                 let mut buffer = self.read_buffers.take(size + input.len());
@@ -552,7 +557,7 @@ impl<A: Application> EventLoop<A> {
             let drained;
             match result {
                 Ok(0) => {
-                    self.keep_unparsed(key, buffer, spare, 0);
+                    self.return_input(key, buffer, spare, 0, in_place);
                     return self.lost(key, None);
                 }
                 Ok(n) => {
@@ -565,14 +570,14 @@ impl<A: Application> EventLoop<A> {
                     connection.receive_bytes(buffer);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return self.keep_unparsed(key, buffer, spare, 0);
+                    return self.return_input(key, buffer, spare, 0, in_place);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {
-                    self.keep_unparsed(key, buffer, spare, 0);
+                    self.return_input(key, buffer, spare, 0, in_place);
                     continue;
                 }
                 Err(e) => {
-                    self.keep_unparsed(key, buffer, spare, 0);
+                    self.return_input(key, buffer, spare, 0, in_place);
                     return self.lost(key, Some(e.into()));
                 }
             }
@@ -581,11 +586,33 @@ impl<A: Application> EventLoop<A> {
             if let Some(connection) = self.state.slots.get_mut(key).and_then(Slot::connection_mut) {
                 let missing = connection.frame_bytes_missing();
                 let buffer = connection.take_input();
-                self.keep_unparsed(key, buffer, spare, missing);
+                self.return_input(key, buffer, spare, missing, in_place);
             }
             if drained {
                 return;
             }
+        }
+    }
+
+    /// Gives back what a read went into: a connection that read `in_place` keeps its buffer
+    /// if it still holds an incomplete frame (and releases it otherwise); a loop buffer goes
+    /// back to the pool through [`keep_unparsed`](Self::keep_unparsed).
+    fn return_input(
+        &mut self,
+        key: usize,
+        buffer: BytesMut,
+        spare: BytesMut,
+        missing: usize,
+        in_place: bool,
+    ) {
+        if !in_place {
+            return self.keep_unparsed(key, buffer, spare, missing);
+        }
+        let connection = self.state.slots.get_mut(key).and_then(Slot::connection_mut);
+        match connection {
+            Some(connection) if !buffer.is_empty() => connection.receive_bytes(buffer),
+            _ if buffer.capacity() <= Self::MAX_SMALL_KEPT => self.read_buffers.put_small(buffer),
+            _ => self.read_buffers.put(buffer),
         }
     }
 
@@ -595,14 +622,15 @@ impl<A: Application> EventLoop<A> {
     /// Returns a read buffer to the pool, leaving the connection the bytes of an incomplete
     /// frame it holds: copied into `spare` (the connection's own small buffer, reused) when
     /// it is large enough, into a pooled or new buffer otherwise. The buffer kept also has
-    /// room for the `missing` rest of the frame, so the next read needs no copy, but never
-    /// more room than the bytes the peer has sent (or `MIN_READ`): a peer that announces a
-    /// large frame and stalls cannot make a connection hold much more than it sent.
+    /// room for the `missing` rest of the frame, so the next reads need no copy, up to 8
+    /// times the bytes the peer has sent (or `MIN_READ`). Reads do not zero their room, so
+    /// room the peer never fills costs address space, not memory: a peer that announces a
+    /// large frame and stalls makes its connection hold about what it sent.
     fn keep_unparsed(&mut self, key: usize, mut buffer: BytesMut, spare: BytesMut, missing: usize) {
         let connection = self.state.slots.get_mut(key).and_then(Slot::connection_mut);
         match connection {
             Some(connection) if !buffer.is_empty() => {
-                let room = missing.min(buffer.len().max(MIN_READ));
+                let room = missing.min(8 * buffer.len().max(MIN_READ));
                 let size = buffer.len() + room;
                 // Large ones come from the pool of read buffers (fresh memory of that size
                 // would be mapped and faulted in for every message), at most twice the size.
