@@ -5,10 +5,35 @@
 # fuzz/seeds/<target> and fuzz/dict/websocket.dict are the committed seeds and dictionary.
 # Any crash fails the run; the input is left in fuzz/artifacts/<target>/.
 #
+# Every run is also appended to fuzz/logs/runs.tsv (not in git); `scripts/fuzz.sh --totals`
+# sums it per target: CPU hours, executions, the latest coverage.
+#
 # usage: scripts/fuzz.sh [seconds per target, default 60] [target ...]
+#        scripts/fuzz.sh --totals
 #        (CI runs every target for 60 s; long runs: scripts/fuzz.sh 3600 frame)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --totals ]; then
+  python3 - <<'PY'
+import collections, csv, os
+path = "fuzz/logs/runs.tsv"
+if not os.path.exists(path):
+    raise SystemExit("no runs recorded yet in " + path)
+totals = collections.OrderedDict()
+for row in csv.reader(open(path), delimiter="\t"):
+    when, target, wall, cpu, execs, rate, cov, ft = row
+    t = totals.setdefault(target, {"runs": 0, "cpu": 0.0, "execs": 0, "cov": cov, "ft": ft})
+    t["runs"] += 1
+    t["cpu"] += float(cpu)
+    t["execs"] += int(execs) if execs.isdigit() else 0
+    t["cov"], t["ft"] = cov, ft
+print(f"{'target':<20} {'runs':>4} {'cpu_hours':>9} {'executions':>13} {'exec_per_cpu_s':>14} {'cov':>6} {'ft':>7}")
+for target, t in totals.items():
+    rate = t["execs"] / t["cpu"] if t["cpu"] else 0
+    print(f"{target:<20} {t['runs']:>4} {t['cpu'] / 3600:>9.2f} {t['execs']:>13} {rate:>14.0f} {t['cov']:>6} {t['ft']:>7}")
+PY
+  exit 0
+fi
 seconds=${1:-60}
 shift || true
 targets=("$@")
@@ -34,16 +59,20 @@ for target in "${targets[@]}"; do
     echo "$target: FAILED (see $log)"; grep -E "panicked|ERROR|SUMMARY" "$log" | head -5; status=1; continue; }
   read -r wall user sys <<<"$times_line"
   python3 - "$log" "$target" "$wall" "$user" "$sys" <<'PY'
-import re, sys
+import re, sys, time
 log, target, wall, user, sys_time = sys.argv[1:]
 text = open(log, errors="replace").read()
 def last(pattern):
     found = re.findall(pattern, text)
     return found[-1] if found else "?"
-print(f"{target:<20} {float(wall):8.0f} {float(user) + float(sys_time):8.0f} "
-      f"{last(r'stat::number_of_executed_units: ([0-9]+)'):>12} "
-      f"{last(r'stat::average_exec_per_sec: +([0-9]+)'):>10} "
-      f"{last(r'cov: ([0-9]+)'):>6} {last(r'ft: ([0-9]+)'):>7}")
+cpu = float(user) + float(sys_time)
+row = [time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), target, f"{float(wall):.0f}",
+       f"{cpu:.0f}", last(r'stat::number_of_executed_units: ([0-9]+)'),
+       last(r'stat::average_exec_per_sec: +([0-9]+)'), last(r'cov: ([0-9]+)'),
+       last(r'ft: ([0-9]+)')]
+with open("fuzz/logs/runs.tsv", "a") as f:
+    f.write("\t".join(row) + "\n")
+print(f"{target:<20} {float(wall):8.0f} {cpu:8.0f} {row[4]:>12} {row[5]:>10} {row[6]:>6} {row[7]:>7}")
 PY
 done
 exit $status

@@ -157,8 +157,8 @@ fn masked_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 /// compresses about as real chat traffic does.
 fn chat_text(size: usize) -> Vec<u8> {
     const WORDS: [&str; 16] = [
-        "hello", "world", "message", "room", "lobby", "player", "score", "update", "the",
-        "a", "is", "ready", "joined", "left", "42", "ok",
+        "hello", "world", "message", "room", "lobby", "player", "score", "update", "the", "a",
+        "is", "ready", "joined", "left", "42", "ok",
     ];
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
     let mut next = move || {
@@ -194,8 +194,7 @@ fn compressed_frame(text: &[u8]) -> Vec<u8> {
     compressor
         .compress_vec(text, &mut compressed, FlushCompress::Sync)
         .expect("deflate");
-    while compressor.total_in() < text.len() as u64 || compressed.capacity() == compressed.len()
-    {
+    while compressor.total_in() < text.len() as u64 || compressed.capacity() == compressed.len() {
         compressed.reserve(text.len());
         let done = compressor.total_in() as usize;
         compressor
