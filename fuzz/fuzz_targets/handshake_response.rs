@@ -2,6 +2,8 @@
 //!
 //! Asserts: the outcome (accepted response, error) is the same as when the bytes are fed
 //! whole, and the frames after the head reach the connection whatever the split.
+//! permessage-deflate is offered through `Config::deflate` (on by default), `x-example` by
+//! the request, so responses can accept either, both or neither.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,7 +14,7 @@ use rfc6455_fuzz::Chunked;
 fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<(String, usize)>, String> {
     let request = ClientRequest::new("example.com", "/chat")
         .protocol("chat")
-        .extension(Extension::new("permessage-deflate"));
+        .extension(Extension::new("x-example"));
     let mut handshake =
         ClientHandshake::with_nonce(&request, config, *b"the sample nonce").expect("request");
     for (index, chunk) in chunks.iter().enumerate() {
