@@ -14,7 +14,8 @@ use mio::{Events, Interest, Poll, Token};
 use super::client::ClientOrigin;
 use super::commands::{Command, Remote, Shared};
 use super::io::{
-    MAX_READ, MIN_READ, ReadBuffers, adapt_read_size, read_into, write_bytes, write_connection,
+    MAX_READ, MAX_SMALL, MIN_READ, ReadBuffers, adapt_read_size, read_into, write_bytes,
+    write_connection,
 };
 use super::slot::{Phase, Slot};
 use super::state::{LoopState, Outgoing};
@@ -30,6 +31,15 @@ pub(crate) const WAKER: Token = Token(usize::MAX - 2);
 
 /// How many events one call to `poll` returns at most.
 const EVENTS_PER_POLL: usize = 1024;
+
+/// Where a read of frames went.
+#[derive(Clone, Copy, Debug)]
+enum ReadTarget {
+    /// One of the loop's read buffers.
+    Loop,
+    /// The connection's own buffer, of this capacity before the read.
+    Own(usize),
+}
 
 /// What one poll event said about one token.
 #[derive(Debug, Clone, Copy)]
@@ -542,6 +552,11 @@ impl<A: Application> EventLoop<A> {
             } else {
                 (wanted, false)
             };
+            let target = if in_place {
+                ReadTarget::Own(input.capacity())
+            } else {
+                ReadTarget::Loop
+            };
             let (mut buffer, spare) = if in_place {
                 (input, BytesMut::new())
             } else {
@@ -557,7 +572,7 @@ impl<A: Application> EventLoop<A> {
             let drained;
             match result {
                 Ok(0) => {
-                    self.return_input(key, buffer, spare, 0, in_place);
+                    self.return_input(key, buffer, spare, 0, target);
                     return self.lost(key, None);
                 }
                 Ok(n) => {
@@ -570,14 +585,14 @@ impl<A: Application> EventLoop<A> {
                     connection.receive_bytes(buffer);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return self.return_input(key, buffer, spare, 0, in_place);
+                    return self.return_input(key, buffer, spare, 0, target);
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {
-                    self.return_input(key, buffer, spare, 0, in_place);
+                    self.return_input(key, buffer, spare, 0, target);
                     continue;
                 }
                 Err(e) => {
-                    self.return_input(key, buffer, spare, 0, in_place);
+                    self.return_input(key, buffer, spare, 0, target);
                     return self.lost(key, Some(e.into()));
                 }
             }
@@ -586,7 +601,7 @@ impl<A: Application> EventLoop<A> {
             if let Some(connection) = self.state.slots.get_mut(key).and_then(Slot::connection_mut) {
                 let missing = connection.frame_bytes_missing();
                 let buffer = connection.take_input();
-                self.return_input(key, buffer, spare, missing, in_place);
+                self.return_input(key, buffer, spare, missing, target);
             }
             if drained {
                 return;
@@ -594,30 +609,30 @@ impl<A: Application> EventLoop<A> {
         }
     }
 
-    /// Gives back what a read went into: a connection that read `in_place` keeps its buffer
-    /// if it still holds an incomplete frame (and releases it otherwise); a loop buffer goes
-    /// back to the pool through [`keep_unparsed`](Self::keep_unparsed).
+    /// Gives back what a read went into: a connection that read into its own buffer keeps
+    /// it if it still holds an incomplete frame; otherwise the buffer goes to the pool
+    /// (with its allocation's size, not the room left in it, deciding which part: a frame
+    /// read to the end of a large buffer leaves a view with no room, and the allocation
+    /// comes back whole once the message handed up is dropped). A loop buffer goes back to
+    /// the pool through [`keep_unparsed`](Self::keep_unparsed).
     fn return_input(
         &mut self,
         key: usize,
         buffer: BytesMut,
         spare: BytesMut,
         missing: usize,
-        in_place: bool,
+        target: ReadTarget,
     ) {
-        if !in_place {
+        let ReadTarget::Own(allocated) = target else {
             return self.keep_unparsed(key, buffer, spare, missing);
-        }
+        };
         let connection = self.state.slots.get_mut(key).and_then(Slot::connection_mut);
         match connection {
             Some(connection) if !buffer.is_empty() => connection.receive_bytes(buffer),
-            _ if buffer.capacity() <= Self::MAX_SMALL_KEPT => self.read_buffers.put_small(buffer),
+            _ if allocated <= MAX_SMALL => self.read_buffers.put_small(buffer),
             _ => self.read_buffers.put(buffer),
         }
     }
-
-    /// Up to this size, an incomplete frame is kept in a small buffer of its own.
-    const MAX_SMALL_KEPT: usize = 16 * 1024;
 
     /// Returns a read buffer to the pool, leaving the connection the bytes of an incomplete
     /// frame it holds: copied into `spare` (the connection's own small buffer, reused) when
@@ -634,7 +649,7 @@ impl<A: Application> EventLoop<A> {
                 let size = buffer.len() + room;
                 // Large ones come from the pool of read buffers (fresh memory of that size
                 // would be mapped and faulted in for every message), at most twice the size.
-                let mut kept = if size <= Self::MAX_SMALL_KEPT {
+                let mut kept = if size <= MAX_SMALL {
                     self.read_buffers.take_small(spare, size)
                 } else {
                     self.read_buffers.put_small(spare);

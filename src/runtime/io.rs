@@ -26,6 +26,9 @@ pub(crate) struct ReadBuffers {
     small: Vec<BytesMut>,
 }
 
+/// Up to this size, an incomplete frame is kept in a small buffer of its own.
+pub(crate) const MAX_SMALL: usize = 16 * 1024;
+
 /// How many small buffers the pool keeps.
 const POOLED_SMALL: usize = 16;
 
@@ -65,26 +68,28 @@ impl ReadBuffers {
         }
     }
 
-    /// Keeps an empty small buffer for later, if the pool has room.
+    /// Keeps an empty small buffer for later, if the pool has room; a large one (a
+    /// connection's buffer for a large frame) joins the read buffers instead.
     pub(crate) fn put_small(&mut self, mut buffer: BytesMut) {
         buffer.clear();
+        if buffer.capacity() > MAX_SMALL {
+            return self.put(buffer);
+        }
         if buffer.capacity() > 0 && self.small.len() < POOLED_SMALL {
             self.small.push(buffer);
         }
     }
 
-    /// Gives a buffer back (its remaining references may still be in use).
+    /// Gives a buffer back (its remaining references may still be in use); the pool keeps
+    /// the most recent ones. A buffer with no room left is kept too: it is a view of an
+    /// allocation that comes back whole once the messages handed up from it are dropped
+    /// (`try_reclaim` in `take`), so its room says nothing of its size, and evicting by
+    /// room would throw out the large buffers still in flight and keep stale small ones.
     pub(crate) fn put(&mut self, buffer: BytesMut) {
-        if buffer.capacity() == 0 && buffer.is_empty() {
-            return;
+        if self.buffers.len() >= POOLED {
+            self.buffers.remove(0);
         }
-        if self.buffers.len() < POOLED {
-            self.buffers.push(buffer);
-        } else if let Some(smallest) = self.buffers.iter_mut().min_by_key(|b| b.capacity())
-            && smallest.capacity() < buffer.capacity()
-        {
-            *smallest = buffer;
-        }
+        self.buffers.push(buffer);
     }
 }
 
@@ -232,6 +237,32 @@ mod tests {
             gather_small(&exact, &mut buffer).map(<[u8]>::len),
             Some(GATHER_LIMIT)
         );
+    }
+
+    /// A large buffer read to its end, with the message handed up from it still alive,
+    /// comes back whole once the message is dropped; a connection's large buffer given back
+    /// as a small one joins the read buffers.
+    #[test]
+    fn large_buffers_come_back_whole_to_the_read_pool() {
+        let mut pool = ReadBuffers::default();
+        let mut buffer = pool.take(64 * 1024);
+        let allocation = buffer.as_ptr();
+        buffer.resize(64 * 1024, 7);
+        let message = buffer.split_to(64 * 1024).freeze();
+        assert_eq!(buffer.capacity(), 0);
+        pool.put(buffer);
+        assert_ne!(
+            pool.take(64 * 1024).as_ptr(),
+            allocation,
+            "in use: not reclaimable"
+        );
+        drop(message);
+        assert_eq!(pool.take(64 * 1024).as_ptr(), allocation);
+
+        let own = BytesMut::with_capacity(4 * MAX_SMALL);
+        let allocation = own.as_ptr();
+        pool.put_small(own);
+        assert_eq!(pool.take(2 * MAX_SMALL).as_ptr(), allocation);
     }
 
     #[test]
