@@ -200,3 +200,25 @@ fn plain() -> Config {
         ..Config::default()
     }
 }
+
+/// With `Config::deflate` set, permessage-deflate is the configuration's to offer: one
+/// offered by hand as well would be offered twice, with settings the connection would not
+/// follow. (The `handshake_response` fuzz target offered it by hand and panicked on every
+/// input when this refusal came in.)
+#[cfg(feature = "deflate")]
+#[test]
+fn permessage_deflate_offered_by_hand_is_refused_when_the_config_offers_it() {
+    let request = ClientRequest::new("a", "/").extension(Extension::new("PerMessage-Deflate"));
+    let error = ClientHandshake::with_nonce(&request, &Config::default(), NONCE).unwrap_err();
+    assert!(
+        matches!(error, Error::Handshake(HandshakeError::InvalidInput(_))),
+        "{error:?}"
+    );
+    let other = ClientRequest::new("a", "/").extension(Extension::new("x-example"));
+    let handshake = ClientHandshake::with_nonce(&other, &Config::default(), NONCE).unwrap();
+    let head = String::from_utf8_lossy(handshake.request()).to_ascii_lowercase();
+    assert!(head.contains("x-example"), "{head}");
+    assert!(head.contains("permessage-deflate"), "{head}");
+    // Without the configuration's offer, it is an extension like any other.
+    assert!(ClientHandshake::with_nonce(&request, &plain(), NONCE).is_ok());
+}
