@@ -544,20 +544,20 @@ impl<A: Application> EventLoop<A> {
             let missing = connection.frame_bytes_missing();
             let mut input = connection.take_input();
             let room = input.capacity() - input.len();
-            let wanted = missing.clamp(MIN_READ, MAX_READ);
-            let (size, in_place) = if missing == 0 {
-                (self.read_size, room >= self.read_size)
+            let own = ReadTarget::Own(input.capacity());
+            let (size, target) = if missing == 0 {
+                let target = if room >= self.read_size {
+                    own
+                } else {
+                    ReadTarget::Loop
+                };
+                (self.read_size, target)
             } else if room >= missing.min(MIN_READ) {
-                (missing.max(MIN_READ).min(room), true)
+                (missing.max(MIN_READ).min(room), own)
             } else {
-                (wanted, false)
+                (missing.clamp(MIN_READ, MAX_READ), ReadTarget::Loop)
             };
-            let target = if in_place {
-                ReadTarget::Own(input.capacity())
-            } else {
-                ReadTarget::Loop
-            };
-            let (mut buffer, spare) = if in_place {
+            let (mut buffer, spare) = if let ReadTarget::Own(_) = target {
                 (input, BytesMut::new())
             } else {
                 let mut buffer = self.read_buffers.take(size + input.len());
