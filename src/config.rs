@@ -44,6 +44,13 @@ pub struct Config {
     pub max_write_buffer: usize,
     /// Runtime only. What happens when a send finds the write queue at `max_write_buffer`.
     pub backpressure: Backpressure,
+    /// Runtime only. Most message bytes waiting in one loop's command channel: sends and
+    /// broadcasts from a `Handle` on another thread, or from a handler on another loop, that
+    /// the loop has not taken in yet. The check runs before each command is queued, so the
+    /// channel stays under this bound plus one message per sending thread. Crossing it: the send is refused with
+    /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull).
+    /// Default 16 MiB.
+    pub max_command_queue: usize,
     /// Runtime only. Time allowed from accepting a TCP connection (or connecting) to a
     /// complete opening handshake. Default 10 s.
     pub handshake_timeout: Duration,
@@ -85,6 +92,7 @@ impl Default for Config {
             max_fragments: 1 << 20,
             max_write_buffer: 1 << 20,
             backpressure: Backpressure::Close,
+            max_command_queue: 16 << 20,
             handshake_timeout: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(25)),
             pong_timeout: Duration::from_secs(20),

@@ -203,6 +203,15 @@ pub enum CapacityError {
         /// The configured limit.
         limit: usize,
     },
+    /// A send from another thread or loop found `max_command_queue` bytes or more waiting
+    /// in the channel of the loop that owns the recipients: that loop is not keeping up.
+    #[error("command queue full: {queued} bytes waiting, limit {limit}")]
+    CommandQueueFull {
+        /// Bytes waiting when the send was refused.
+        queued: usize,
+        /// The configured limit.
+        limit: usize,
+    },
 }
 
 impl CapacityError {

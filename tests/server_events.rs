@@ -196,13 +196,14 @@ fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
         assert_eq!(i, per_thread[t], "each thread's messages arrive in order");
         per_thread[t] += 1;
     }
-    handle.to("news").send_text("to the room");
+    handle.to("news").send_text("to the room").unwrap();
     expect_text(&mut first, "to the room");
     expect_text(&mut second, "to the room");
     handle
         .broadcast()
         .except(first_id)
-        .send_text("to all but first");
+        .send_text("to all but first")
+        .unwrap();
     expect_text(&mut second, "to all but first");
     first.send_ping(b"marker").unwrap();
     assert!(matches!(first.read().unwrap(), Event::Pong(p) if &p[..] == b"marker"));
@@ -381,7 +382,7 @@ fn one_encoding_is_shared_by_every_recipient() {
     let before = support::rss_bytes();
     let message = EncodedMessage::binary(&payload);
     drop(payload);
-    running.handle().broadcast().send_encoded(&message);
+    running.handle().broadcast().send_encoded(&message).unwrap();
     drop(message);
     // Wait until every peer has started receiving it: each has its first bytes.
     for peer in &peers {

@@ -8,7 +8,7 @@ mod support;
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
 use rfc6455::events::Server;
@@ -265,5 +265,77 @@ fn memory_stays_bounded_while_a_peer_that_never_reads_is_flooded() {
     );
     assert!(queued <= (1 << 20) + KIB + 16, "queued {queued}");
     assert!(grown < 8 << 20, "RSS grew by {} KiB", grown / 1024);
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
+    let _exclusive = support::exclusive();
+    // The loop's thread is held in a handler while this thread sends through a Handle: the
+    // loop's channel fills to max_command_queue, then sends are refused. Once the loop takes
+    // them in, every accepted message arrives, and sends are accepted again.
+    let config = Config {
+        max_command_queue: 4 * KIB,
+        deflate: None,
+        ..config()
+    };
+    let (held, ids) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let released = Mutex::new(released);
+    let running = start(
+        Server::<()>::new()
+            .config(config)
+            .on_message(move |socket, _| {
+                held.send(socket.id()).unwrap();
+                released.lock().unwrap().recv_timeout(PATIENCE).unwrap();
+            }),
+    );
+    let mut peer = support::raw_client(running.local_addr().unwrap());
+    peer.write_all(&support::client_frame(0x1, b"hold"))
+        .unwrap();
+    let id = ids.recv_timeout(PATIENCE).unwrap();
+    let handle = running.handle();
+    let chunk = [7u8; 1020]; // a frame of 1 KiB (4 header bytes)
+    let mut accepted = 0;
+    let error = loop {
+        match handle.send_binary(id, &chunk) {
+            Ok(()) => accepted += 1,
+            Err(error) => break error,
+        }
+        assert!(accepted < 100, "the bound never applied");
+    };
+    // With 0, 1, 2 and 3 KiB waiting, a send is accepted; with 4 KiB, the fifth is refused.
+    assert_eq!(accepted, 4);
+    assert!(
+        matches!(
+            error,
+            Error::Capacity(CapacityError::CommandQueueFull {
+                queued: 4096,
+                limit: 4096
+            })
+        ),
+        "{error}"
+    );
+    let refused = handle.broadcast().send_binary(&chunk);
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Capacity(CapacityError::CommandQueueFull { .. }))
+        ),
+        "{refused:?}"
+    );
+    release.send(()).unwrap();
+    for _ in 0..accepted {
+        assert_eq!(
+            read_frame(&mut peer).unwrap(),
+            (OpCode::Binary, chunk.to_vec())
+        );
+    }
+    // The loop took the messages off its channel before sending them: there is room again.
+    handle.send_binary(id, &chunk).unwrap();
+    assert_eq!(
+        read_frame(&mut peer).unwrap(),
+        (OpCode::Binary, chunk.to_vec())
+    );
     running.shutdown().unwrap();
 }

@@ -18,7 +18,8 @@ use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
 /// let runtime = Server::<()>::new().bind("127.0.0.1:0")?;
 /// let handle = runtime.handle();
 /// std::thread::spawn(move || loop {
-///     handle.to("ticks").send_text("tick");
+///     // Err if the loop is gone, or so far behind that its queue is full: skip a tick.
+///     let _ = handle.to("ticks").send_text("tick");
 ///     std::thread::sleep(Duration::from_secs(1));
 /// });
 /// runtime.run()?;
@@ -49,14 +50,12 @@ impl Handle {
         EncodedMessage::new(kind, payload, &self.shared.config)
     }
 
-    /// Sends an encoded message to one socket. Fails if its worker is gone; a socket that
-    /// closed in the meantime drops the message silently.
+    /// Sends an encoded message to one socket. Fails if its worker is gone, or with
+    /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if that
+    /// worker has [`max_command_queue`](crate::Config::max_command_queue) bytes of messages
+    /// still to take in; a socket that closed in the meantime drops the message silently.
     pub fn send(&self, id: SocketId, message: &EncodedMessage) -> Result<(), Error> {
-        if self.shared.send_to(id, Command::Send(id, message.clone())) {
-            Ok(())
-        } else {
-            Err(Error::Closed)
-        }
+        self.shared.send_message_to(id, message)
     }
 
     /// Starts the close handshake on one socket.
@@ -123,22 +122,23 @@ impl HandleBroadcast<'_> {
         self
     }
 
-    /// Sends a text message.
-    pub fn send_text(self, text: &str) {
+    /// Sends a text message (see [`send_encoded`](Self::send_encoded)).
+    pub fn send_text(self, text: &str) -> Result<(), Error> {
         let message = self.handle.encode(MessageKind::Text, text.as_bytes());
-        self.send_encoded(&message);
+        self.send_encoded(&message)
     }
 
-    /// Sends a binary message.
-    pub fn send_binary(self, data: &[u8]) {
+    /// Sends a binary message (see [`send_encoded`](Self::send_encoded)).
+    pub fn send_binary(self, data: &[u8]) -> Result<(), Error> {
         let message = self.handle.encode(MessageKind::Binary, data);
-        self.send_encoded(&message);
+        self.send_encoded(&message)
     }
 
-    /// Sends a message encoded beforehand: every loop queues the same bytes.
-    pub fn send_encoded(self, message: &EncodedMessage) {
-        for remote in &self.handle.shared.remotes {
-            remote.send(Command::Broadcast(self.audience.clone(), message.clone()));
-        }
+    /// Sends a message encoded beforehand: every loop queues the same bytes. Fails with
+    /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if a
+    /// loop has [`max_command_queue`](crate::Config::max_command_queue) bytes of messages
+    /// still to take in (that loop's connections miss this message; the others get it).
+    pub fn send_encoded(self, message: &EncodedMessage) -> Result<(), Error> {
+        self.handle.shared.broadcast(&self.audience, message, None)
     }
 }

@@ -151,7 +151,10 @@ impl<'a, D> Socket<'a, D> {
         }
     }
 
-    /// Sends to another connection, by id, wherever it is.
+    /// Sends to another connection, by id, wherever it is. A connection on another worker is
+    /// reached through that worker's channel, which refuses the message with
+    /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) once
+    /// [`max_command_queue`](crate::Config::max_command_queue) bytes wait in it.
     pub fn send_to(&mut self, id: SocketId, message: &EncodedMessage) -> Result<(), Error> {
         self.state.send_to(id, message)
     }
@@ -184,7 +187,8 @@ impl<D> Broadcast<'_, D> {
     }
 
     /// Sends a text message; returns how many connections of this worker it was queued on
-    /// (other workers get it through their channel).
+    /// (other workers get it through their channel; a worker whose channel holds
+    /// [`max_command_queue`](crate::Config::max_command_queue) bytes misses it).
     pub fn send_text(self, text: &str) -> usize {
         let message = EncodedMessage::new(MessageKind::Text, text.as_bytes(), &self.state.config);
         self.send_encoded(&message)

@@ -85,6 +85,17 @@ impl EncodedMessage {
         &self.frame
     }
 
+    /// The bytes this message holds (its frames), for the runtime's bound on queued
+    /// messages.
+    #[cfg(feature = "server")]
+    pub(crate) fn held_bytes(&self) -> usize {
+        #[cfg(feature = "deflate")]
+        if let Some((compressed, _)) = &self.compressed {
+            return self.frame.len() + compressed.len();
+        }
+        self.frame.len()
+    }
+
     /// The compressed frame, if the message was compressed, and its window bits.
     #[cfg(feature = "deflate")]
     pub(crate) fn compressed_frame(&self) -> Option<(&Bytes, u8)> {

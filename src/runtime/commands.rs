@@ -2,10 +2,11 @@
 //! loop, gathered in [`Shared`]. [`SocketId`]s say which loop owns a connection.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use super::rooms::RoomName;
+use crate::error::{CapacityError, Error};
 use crate::protocol::{CloseCode, EncodedMessage};
 
 /// A connection's identity, unique among the loops of one runtime.
@@ -73,18 +74,25 @@ pub(crate) struct Remote {
     waker: mio::Waker,
     /// True while a wake-up is pending, so a burst of commands costs one system call.
     notified: AtomicBool,
+    /// Message bytes in the channel (`Send` and `Broadcast`), which the loop takes off as it
+    /// receives them; bounded by `max_command_queue`.
+    queued: AtomicUsize,
+    max_queued: usize,
 }
 
 impl Remote {
     pub(crate) fn new(
         registry: &mio::Registry,
         token: mio::Token,
+        max_queued: usize,
     ) -> std::io::Result<(Remote, Receiver<Command>)> {
         let (sender, receiver) = channel();
         let remote = Remote {
             sender,
             waker: mio::Waker::new(registry, token)?,
             notified: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
+            max_queued,
         };
         Ok((remote, receiver))
     }
@@ -100,6 +108,37 @@ impl Remote {
             return self.waker.wake().is_ok();
         }
         true
+    }
+
+    /// Queues a `Send` or `Broadcast` carrying `message`, unless the channel already holds
+    /// `max_command_queue` bytes of messages. Fails with [`Error::Closed`] if the loop is
+    /// gone.
+    pub(crate) fn send_message(
+        &self,
+        command: Command,
+        message: &EncodedMessage,
+    ) -> Result<(), Error> {
+        let queued = self.queued.load(Ordering::Acquire);
+        if queued >= self.max_queued {
+            return Err(CapacityError::CommandQueueFull {
+                queued,
+                limit: self.max_queued,
+            }
+            .into());
+        }
+        self.queued
+            .fetch_add(message.held_bytes(), Ordering::AcqRel);
+        if self.send(command) {
+            Ok(())
+        } else {
+            Err(Error::Closed)
+        }
+    }
+
+    /// Called by the loop for each message it takes off its channel.
+    pub(crate) fn took(&self, message: &EncodedMessage) {
+        self.queued
+            .fetch_sub(message.held_bytes(), Ordering::AcqRel);
     }
 
     /// Called by the loop before it drains its channel.
@@ -123,5 +162,36 @@ impl Shared {
         self.remotes
             .get(id.worker())
             .is_some_and(|remote| remote.send(command))
+    }
+
+    /// Sends `message` to the socket `id`, through the channel of the loop that owns it.
+    pub(crate) fn send_message_to(
+        &self,
+        id: SocketId,
+        message: &EncodedMessage,
+    ) -> Result<(), Error> {
+        let remote = self.remotes.get(id.worker()).ok_or(Error::Closed)?;
+        remote.send_message(Command::Send(id, message.clone()), message)
+    }
+
+    /// Hands a broadcast to every loop but `skip` (the one broadcasting, if any). Every
+    /// loop is tried; the first refusal is returned.
+    pub(crate) fn broadcast(
+        &self,
+        audience: &Audience,
+        message: &EncodedMessage,
+        skip: Option<usize>,
+    ) -> Result<(), Error> {
+        let mut outcome = Ok(());
+        for (worker, remote) in self.remotes.iter().enumerate() {
+            if Some(worker) == skip {
+                continue;
+            }
+            let command = Command::Broadcast(audience.clone(), message.clone());
+            if let Err(error) = remote.send_message(command, message) {
+                outcome = outcome.and(Err(error));
+            }
+        }
+        outcome
     }
 }

@@ -90,7 +90,7 @@ pub(crate) fn new_loops<A: Application>(
     let mut receivers = Vec::with_capacity(workers);
     for _ in 0..workers.max(1) {
         let poll = Poll::new()?;
-        let (remote, receiver) = Remote::new(poll.registry(), WAKER)?;
+        let (remote, receiver) = Remote::new(poll.registry(), WAKER, config.max_command_queue)?;
         polls.push(poll);
         remotes.push(remote);
         receivers.push(receiver);
@@ -325,11 +325,14 @@ impl<A: Application> EventLoop<A> {
     // ----- commands --------------------------------------------------------------------
 
     fn drain_commands(&mut self) {
-        self.state.shared.remotes[self.state.worker].clear_notified();
+        let shared = self.state.shared.clone();
+        let remote = &shared.remotes[self.state.worker];
+        remote.clear_notified();
         while let Ok(command) = self.commands.try_recv() {
             match command {
                 Command::Adopt(stream, peer) => self.adopt(stream, peer),
                 Command::Send(id, message) => {
+                    remote.took(&message);
                     if let Some(key) = self.state.key_of(id) {
                         let _ = self.state.send(key, Outgoing::Encoded(&message));
                     }
@@ -341,6 +344,7 @@ impl<A: Application> EventLoop<A> {
                     }
                 }
                 Command::Broadcast(audience, message) => {
+                    remote.took(&message);
                     self.state.broadcast(&audience, &message, false);
                 }
                 Command::Shutdown => self.begin_shutdown(),

@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use slab::Slab;
 
-use super::commands::{Audience, Command, Shared, SocketId};
+use super::commands::{Audience, Shared, SocketId};
 use super::rooms::Rooms;
 use super::slot::Slot;
 use crate::config::{Backpressure, Config};
@@ -111,11 +111,7 @@ impl<D> LoopState<D> {
             let key = self.key_of(id).ok_or(Error::Closed)?;
             return self.send(key, Outgoing::Encoded(message));
         }
-        if self.shared.send_to(id, Command::Send(id, message.clone())) {
-            Ok(())
-        } else {
-            Err(Error::Closed)
-        }
+        self.shared.send_message_to(id, message)
     }
 
     /// Adds a local connection to a room.
@@ -147,8 +143,9 @@ impl<D> LoopState<D> {
     }
 
     /// Delivers a broadcast to this loop's members of `audience`, and, if `forward`, hands
-    /// it to every other loop. The frame is encoded once; each recipient queues the same
-    /// bytes. Returns how many local sockets it was queued on.
+    /// it to every other loop (a loop whose command queue is full misses it). The frame is
+    /// encoded once; each recipient queues the same bytes. Returns how many local sockets it
+    /// was queued on.
     pub(crate) fn broadcast(
         &mut self,
         audience: &Audience,
@@ -156,11 +153,7 @@ impl<D> LoopState<D> {
         forward: bool,
     ) -> usize {
         if forward {
-            for (worker, remote) in self.shared.remotes.iter().enumerate() {
-                if worker != self.worker {
-                    remote.send(Command::Broadcast(audience.clone(), message.clone()));
-                }
-            }
+            let _ = self.shared.broadcast(audience, message, Some(self.worker));
         }
         let config = &self.config;
         let (failures, dirty) = (&mut self.failures, &mut self.dirty);
