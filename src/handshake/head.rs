@@ -72,16 +72,25 @@ impl Head {
 
     /// The first value of header `name` (ASCII case-insensitive), as bytes.
     pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.headers()
-            .find(|(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        self.fields
+            .iter()
+            .find(|field| self.is_named(field, name))
+            .map(|field| self.slice(&field.value))
     }
 
     /// Every value of header `name`, in order.
     pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers()
-            .filter(move |(field, _)| field.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        self.fields
+            .iter()
+            .filter(move |field| self.is_named(field, name))
+            .map(|field| self.slice(&field.value))
+    }
+
+    /// Whether `field` is named `name` (ASCII case-insensitive; names are tokens, so bytes
+    /// compare without decoding them).
+    fn is_named(&self, field: &Field, name: &str) -> bool {
+        self.slice(&field.name)
+            .eq_ignore_ascii_case(name.as_bytes())
     }
 
     /// Every header field as (name, value), in order.
@@ -119,6 +128,12 @@ struct Limits {
     line_bytes: usize,
 }
 
+/// Bytes reserved for a head on its first bytes, if they are fewer: a browser's upgrade
+/// request is 400 to 700 bytes.
+const FIRST_HEAD_ROOM: usize = 512;
+/// Fields reserved on the first one: browsers send 10 to 16 headers.
+const FIRST_FIELDS_ROOM: usize = 16;
+
 /// The incremental parser.
 #[derive(Debug)]
 pub(crate) struct HeadParser {
@@ -153,11 +168,17 @@ impl HeadParser {
     /// Feeds the next bytes. Returns `Ok(Some((head, consumed)))` once the blank line ending
     /// the head is found, where `consumed` counts the bytes of `data` that belong to the head.
     pub(crate) fn feed(&mut self, data: &[u8]) -> Result<Option<(Head, usize)>, Error> {
+        if self.bytes.capacity() == 0 {
+            // Most heads arrive in one read: take room for all of it at once (within the
+            // limit), rather than growing line by line.
+            self.bytes
+                .reserve(data.len().min(self.limits.head_bytes).max(FIRST_HEAD_ROOM));
+        }
         let mut consumed = 0;
         while let Some(rest) = data.get(consumed..).filter(|rest| !rest.is_empty()) {
             // Never look further than one byte past what the limits still allow.
             let window = rest.get(..self.room().saturating_add(1)).unwrap_or(rest);
-            let newline = window.iter().position(|&byte| byte == b'\n');
+            let newline = find_newline(window);
             let piece = match newline {
                 Some(at) => window.get(..=at).unwrap_or(window),
                 None => window,
@@ -222,9 +243,19 @@ impl HeadParser {
         }
         let line = start..end;
         self.examined += line.len() as u64;
-        if self.slice(&line).contains(&b'\r') {
-            return Err(HandshakeError::BareCarriageReturn.into());
-        }
+        self.parse_line(line.clone()).map_err(|error| {
+            // A bare CR is in no token, target, version or value, so a line holding one
+            // fails to parse: look for it only then, to say so.
+            if self.slice(&line).contains(&b'\r') {
+                HandshakeError::BareCarriageReturn.into()
+            } else {
+                error
+            }
+        })
+    }
+
+    /// Parses a complete line, without its line end.
+    fn parse_line(&mut self, line: Range<usize>) -> Result<bool, Error> {
         if self.start.is_none() {
             if line.is_empty() {
                 // RFC 9112 section 2.2: ignore empty lines before the start line.
@@ -245,6 +276,10 @@ impl HeadParser {
                 limit: self.limits.headers,
             }
             .into());
+        }
+        if self.fields.is_empty() {
+            self.fields
+                .reserve(FIRST_FIELDS_ROOM.min(self.limits.headers));
         }
         self.fields.push(field);
         Ok(false)
@@ -302,7 +337,7 @@ impl HeadParser {
         let reason = match after {
             [] => line.end..line.end,
             [b' ', reason @ ..] => {
-                if !reason.iter().all(|&b| is_field_value_byte(b)) {
+                if !is_field_value(reason) {
                     return Err(malformed());
                 }
                 line.start + 13..line.end
@@ -331,7 +366,7 @@ impl HeadParser {
             return Err(HandshakeError::MalformedHeader.into());
         }
         let value = bytes.get(colon + 1..).unwrap_or_default();
-        if !value.iter().all(|&b| is_field_value_byte(b)) {
+        if !is_field_value(value) {
             return Err(HandshakeError::InvalidHeaderValue.into());
         }
         let leading = value
@@ -352,6 +387,30 @@ impl HeadParser {
     }
 }
 
+/// Where the first `\n` of `bytes` is. Looks at eight bytes at a time, then at the bytes of
+/// the word that holds it (header lines are mostly tens of bytes long).
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const LF: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut skipped = 0;
+    for word in &mut words {
+        let word = u64::from_ne_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
+        // Some byte of `word ^ LF` is zero, that is some byte is '\n', exactly when this
+        // is non-zero.
+        let zeroed = word ^ LF;
+        if zeroed.wrapping_sub(ONES) & !zeroed & HIGHS != 0 {
+            break;
+        }
+        skipped += 8;
+    }
+    let rest = bytes.get(skipped..).unwrap_or_default();
+    rest.iter()
+        .position(|&byte| byte == b'\n')
+        .map(|at| skipped + at)
+}
+
 /// `HTTP/1.0` → 0, `HTTP/1.1` → 1; `Err(Some(_))` for another well-formed version,
 /// `Err(None)` for something that is not a version at all.
 fn parse_version(version: &[u8]) -> Result<u8, Option<Error>> {
@@ -369,12 +428,23 @@ fn parse_version(version: &[u8]) -> Result<u8, Option<Error>> {
 
 /// `tchar` of RFC 9110: the characters of a token.
 pub(crate) fn is_token_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
+    matches!(byte,
+        b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z'
+        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+        | b'`' | b'|' | b'~')
+}
+
+/// Whether every byte of `value` may appear in a field value. Looks at every byte, with no
+/// early exit, so the compiler checks many at once (values are most of a head's bytes).
+fn is_field_value(value: &[u8]) -> bool {
+    value
+        .iter()
+        .fold(true, |valid, &byte| valid & is_field_value_byte(byte))
 }
 
 /// Bytes allowed in a field value: visible ASCII, space, tab, and obs-text (0x80-0xFF).
 pub(crate) fn is_field_value_byte(byte: u8) -> bool {
-    byte == b' ' || byte == b'\t' || byte.is_ascii_graphic() || byte >= 0x80
+    matches!(byte, b'\t' | b' '..=b'~' | 0x80..=0xFF)
 }
 
 #[cfg(test)]

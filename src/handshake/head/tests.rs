@@ -166,6 +166,14 @@ fn refuses_malformed_heads_with_precise_errors() {
             b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
             BareCarriageReturn,
         ),
+        // A bare CR wherever it is: it is looked for only once a line fails to parse.
+        (b"GET /\r HTTP/1.1\r\n\r\n", BareCarriageReturn),
+        (b"GET / HTTP/1.1\r\r\n\r\n", BareCarriageReturn),
+        (b"\r\r\nGET / HTTP/1.1\r\n\r\n", BareCarriageReturn),
+        (b"GET / HTTP/1.1\r\nX\r: a\r\n\r\n", BareCarriageReturn),
+        (b"GET / HTTP/1.1\r\nX: a\r\r\n\r\n", BareCarriageReturn),
+        (b"GET / HTTP/1.1\r\n \rfolded\r\n\r\n", BareCarriageReturn),
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", BareCarriageReturn),
         (
             b"GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",
             ObsoleteLineFolding,
@@ -362,4 +370,44 @@ fn a_huge_chunk_is_refused_without_scanning_past_the_limit() {
     let mut parser = parser();
     assert!(parser.feed(&data).is_err());
     assert!(parser.bytes_examined() <= 2 * (Config::default().max_line_bytes as u64 + 32));
+}
+
+#[test]
+fn finds_a_newline_at_every_position_and_in_every_word() {
+    for len in 0..40 {
+        let mut bytes = vec![b'a'; len];
+        assert_eq!(find_newline(&bytes), None, "none in {len} bytes");
+        for at in 0..len {
+            bytes[at] = b'\n';
+            assert_eq!(find_newline(&bytes), Some(at), "{len} bytes, first at {at}");
+            // A second one further on changes nothing.
+            if at + 3 < len {
+                bytes[at + 3] = b'\n';
+                assert_eq!(find_newline(&bytes), Some(at));
+                bytes[at + 3] = b'a';
+            }
+            bytes[at] = b'a';
+        }
+    }
+    // Bytes one bit away from '\n' are not it (0x0A ^ 0x80, 0x0B, 0x09, 0x8A).
+    assert_eq!(
+        find_newline(&[0x8A, 0x0B, 0x09, 0x0E, 0x2A, 0x0A ^ 0x01, 0x4A, 0xFF, 0]),
+        None
+    );
+}
+
+#[test]
+fn field_value_bytes_are_tab_visible_ascii_space_and_obs_text() {
+    for byte in 0..=255u8 {
+        let allowed = byte == b'\t' || (0x20..0x7F).contains(&byte) || byte >= 0x80;
+        assert_eq!(is_field_value_byte(byte), allowed, "{byte:#04x}");
+        // In the middle of a long valid value, the one byte decides.
+        let mut value = vec![b'v'; 37];
+        value[20] = byte;
+        assert_eq!(is_field_value(&value), allowed, "{byte:#04x}");
+    }
+    let token = |byte: u8| byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte);
+    for byte in 0..=255u8 {
+        assert_eq!(is_token_byte(byte), token(byte), "{byte:#04x}");
+    }
 }
