@@ -339,3 +339,57 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
     );
     running.shutdown().unwrap();
 }
+
+#[test]
+fn a_flood_of_handle_sends_does_not_starve_the_loop() {
+    let _exclusive = support::exclusive();
+    // Four threads send through a Handle as fast as they can, so the loop's channel is
+    // never empty. The loop must still get back to its sockets: another peer's ping is
+    // answered while the flood goes on.
+    let config = Config {
+        backpressure: Backpressure::Refuse,
+        ..config()
+    };
+    let (ids, id) = mpsc::channel();
+    let running = start(
+        Server::<()>::new()
+            .config(config)
+            .on_open(move |socket| ids.send(socket.id()).unwrap()),
+    );
+    let _flooded = support::raw_client(running.local_addr().unwrap());
+    let flooded_id = id.recv_timeout(PATIENCE).unwrap();
+    let mut pinging = support::raw_client(running.local_addr().unwrap());
+    let _pinging_id = id.recv_timeout(PATIENCE).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (started, flooding) = mpsc::channel();
+    let producers: Vec<_> = (0..4)
+        .map(|_| {
+            let handle = running.handle();
+            let stop = stop.clone();
+            let started = started.clone();
+            std::thread::spawn(move || {
+                let mut sent = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = handle.send_binary(flooded_id, b"0123456789abcdef");
+                    sent += 1;
+                    if sent == 10_000 {
+                        started.send(()).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..4 {
+        flooding.recv_timeout(PATIENCE).unwrap();
+    }
+    pinging
+        .write_all(&support::client_frame(0x9, b"still there?"))
+        .unwrap();
+    let answer = read_frame(&mut pinging);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for producer in producers {
+        producer.join().unwrap();
+    }
+    assert_eq!(answer.unwrap(), (OpCode::Pong, b"still there?".to_vec()));
+    running.shutdown().unwrap();
+}

@@ -141,6 +141,14 @@ impl Remote {
             .fetch_sub(message.held_bytes(), Ordering::AcqRel);
     }
 
+    /// Called by the loop when it leaves commands in its channel for its next turn: its poll
+    /// then returns at once.
+    pub(crate) fn wake_again(&self) {
+        self.notified.store(true, Ordering::Release);
+        // A failed wake means the poll is gone, and so is the loop.
+        let _ = self.waker.wake();
+    }
+
     /// Called by the loop before it drains its channel.
     pub(crate) fn clear_notified(&self) {
         self.notified.store(false, Ordering::Release);

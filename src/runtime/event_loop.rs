@@ -31,6 +31,8 @@ pub(crate) const WAKER: Token = Token(usize::MAX - 2);
 
 /// How many events one call to `poll` returns at most.
 const EVENTS_PER_POLL: usize = 1024;
+/// Most commands taken from the channel between two polls.
+const COMMANDS_PER_TURN: usize = 1024;
 
 /// Where a read of frames went.
 #[derive(Clone, Copy, Debug)]
@@ -324,11 +326,17 @@ impl<A: Application> EventLoop<A> {
 
     // ----- commands --------------------------------------------------------------------
 
+    /// Takes in at most [`COMMANDS_PER_TURN`] commands; if more are waiting, wakes the loop
+    /// again, so that threads sending without pause cannot keep it from its sockets.
     fn drain_commands(&mut self) {
         let shared = self.state.shared.clone();
         let remote = &shared.remotes[self.state.worker];
         remote.clear_notified();
-        while let Ok(command) = self.commands.try_recv() {
+        for _ in 0..COMMANDS_PER_TURN {
+            let Ok(command) = self.commands.try_recv() else {
+                self.process_failures();
+                return;
+            };
             match command {
                 Command::Adopt(stream, peer) => self.adopt(stream, peer),
                 Command::Send(id, message) => {
@@ -350,6 +358,7 @@ impl<A: Application> EventLoop<A> {
                 Command::Shutdown => self.begin_shutdown(),
             }
         }
+        remote.wake_again();
         self.process_failures();
     }
 
