@@ -393,3 +393,48 @@ fn a_flood_of_handle_sends_does_not_starve_the_loop() {
     assert_eq!(answer.unwrap(), (OpCode::Pong, b"still there?".to_vec()));
     running.shutdown().unwrap();
 }
+
+#[test]
+fn a_peer_that_sends_without_pause_does_not_starve_the_others() {
+    let _exclusive = support::exclusive();
+    // One peer writes small messages as fast as loopback takes them, so its socket is
+    // never drained. The loop must still serve the other sockets: a second peer's ping is
+    // answered while the flood goes on.
+    let running = start(Server::<()>::new().config(config()));
+    let address = running.local_addr().unwrap();
+    let mut flooding = support::raw_client(address);
+    let mut pinging = support::raw_client(address);
+    // 64 KiB of 16-byte messages per write: handling them costs the loop more than
+    // writing them costs the peer, so every read finds the socket full again.
+    let frame: Vec<u8> = support::client_frame(0x2, &[0x5A; 16])
+        .into_iter()
+        .cycle()
+        .take(22 * 64 * 46)
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (started, flooding_now) = mpsc::channel();
+    let flooder = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if flooding.write_all(&frame).is_err() {
+                    break;
+                }
+                sent += 1;
+                if sent == 64 {
+                    started.send(()).unwrap();
+                }
+            }
+        })
+    };
+    flooding_now.recv_timeout(PATIENCE).unwrap();
+    pinging
+        .write_all(&support::client_frame(0x9, b"still there?"))
+        .unwrap();
+    let answer = read_frame(&mut pinging);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flooder.join().unwrap();
+    assert_eq!(answer.unwrap(), (OpCode::Pong, b"still there?".to_vec()));
+    running.shutdown().unwrap();
+}

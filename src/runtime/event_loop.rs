@@ -33,6 +33,9 @@ pub(crate) const WAKER: Token = Token(usize::MAX - 2);
 const EVENTS_PER_POLL: usize = 1024;
 /// Most commands taken from the channel between two polls.
 const COMMANDS_PER_TURN: usize = 1024;
+/// Most reads from one socket between two polls, so that a peer that sends faster than the
+/// loop handles its messages cannot keep the loop from the other sockets.
+const READS_PER_TURN: usize = 16;
 
 /// Where a read of frames went.
 #[derive(Clone, Copy, Debug)]
@@ -78,6 +81,10 @@ pub(crate) struct EventLoop<A: Application> {
     stopping: bool,
     /// Scratch list of (token, readable, writable) for one poll's events.
     ready: Vec<Ready>,
+    /// Sockets that used up their reads for a turn with data still waiting: read again next
+    /// turn, after the sockets the poll reports (an edge-triggered poll will not report
+    /// them again).
+    unread: Vec<Ready>,
 }
 
 /// Creates the polls and channels of `workers` loops that share one [`Shared`].
@@ -121,6 +128,7 @@ pub(crate) fn new_loops<A: Application>(
             serve_forever,
             stopping: false,
             ready: Vec::with_capacity(EVENTS_PER_POLL),
+            unread: Vec::new(),
         })
         .collect();
     Ok((shared, loops))
@@ -144,9 +152,13 @@ impl<A: Application> EventLoop<A> {
             if idle_client || (self.stopping && self.state.slots.is_empty()) {
                 return Ok(());
             }
-            let timeout = self
-                .next_deadline()
-                .map(|at| at.saturating_duration_since(Instant::now()) + Duration::from_millis(1));
+            let timeout = if self.unread.is_empty() {
+                self.next_deadline().map(|at| {
+                    at.saturating_duration_since(Instant::now()) + Duration::from_millis(1)
+                })
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(error) = self.poll.poll(&mut self.events, timeout) {
                 if error.kind() == ErrorKind::Interrupted {
                     continue;
@@ -165,6 +177,7 @@ impl<A: Application> EventLoop<A> {
                     read_closed: event.is_read_closed() || event.is_error(),
                 });
             }
+            self.ready.append(&mut self.unread);
             for index in 0..self.ready.len() {
                 let Ready {
                     token,
@@ -543,7 +556,7 @@ impl<A: Application> EventLoop<A> {
 
     /// Reads frames, lending the loop's read buffer so that an idle connection keeps none.
     fn read_open(&mut self, key: usize, to_the_end: bool) {
-        loop {
+        for _ in 0..READS_PER_TURN {
             let Some(slot) = self.state.slots.get_mut(key) else {
                 return;
             };
@@ -620,6 +633,17 @@ impl<A: Application> EventLoop<A> {
                 return;
             }
         }
+        self.read_again(key, to_the_end);
+    }
+
+    /// Puts a socket that used up its reads for this turn on the list for the next.
+    fn read_again(&mut self, key: usize, to_the_end: bool) {
+        self.unread.push(Ready {
+            token: Token(key),
+            readable: true,
+            writable: false,
+            read_closed: to_the_end,
+        });
     }
 
     /// Gives back what a read went into: a connection that read into its own buffer keeps
@@ -772,7 +796,7 @@ impl<A: Application> EventLoop<A> {
     /// Reads and discards until the peer closes its side.
     fn read_discard(&mut self, key: usize) {
         let mut scratch = [0u8; 4096];
-        loop {
+        for _ in 0..READS_PER_TURN {
             let Some(slot) = self.state.slots.get_mut(key) else {
                 return;
             };
@@ -784,6 +808,7 @@ impl<A: Application> EventLoop<A> {
                 Err(_) => return self.remove(key),
             }
         }
+        self.read_again(key, false);
     }
 
     /// A client's TCP connection finished connecting, or failed to.
