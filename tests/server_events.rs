@@ -401,3 +401,56 @@ fn one_encoding_is_shared_by_every_recipient() {
     );
     running.shutdown().unwrap();
 }
+
+#[test]
+fn a_panicking_handler_fails_only_its_own_connection() {
+    let _exclusive = support::exclusive();
+    let running = start(
+        Server::<()>::new()
+            .on_message(|socket, message| {
+                if message.as_text() == Some("panic") {
+                    panic!("test: on_message panics on purpose");
+                }
+                socket.send(message).unwrap();
+            })
+            .on_http(|_| panic!("test: on_http panics on purpose"))
+            .on_upgrade(|request, _| {
+                if request.path() == "/panic" {
+                    panic!("test: on_upgrade panics on purpose");
+                }
+                Ok(Accept::new())
+            }),
+    );
+    let mut failing = client(&running, "/");
+    let mut other = client(&running, "/");
+    failing.send_text("panic").unwrap();
+    match failing.read().unwrap() {
+        Event::Close(frame) => assert_eq!(frame.code, CloseCode::INTERNAL_ERROR),
+        event => panic!("expected a close frame, got {event:?}"),
+    }
+    // The loop goes on: the other connection, and new ones, are served.
+    other.send_text("still here").unwrap();
+    expect_text(&mut other, "still here");
+    let mut later = client(&running, "/");
+    later.send_text("and here").unwrap();
+    expect_text(&mut later, "and here");
+    // A panic in on_http or on_upgrade answers 500.
+    let address = running.local_addr().unwrap();
+    let get = |request: &str| {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(PATIENCE)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    };
+    let page = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(page.starts_with("HTTP/1.1 500 "), "{page}");
+    let upgrade = get(
+        "GET /panic HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    assert!(upgrade.starts_with("HTTP/1.1 500 "), "{upgrade}");
+    drop((failing, other, later));
+    running.shutdown().unwrap();
+}

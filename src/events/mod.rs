@@ -23,6 +23,8 @@
 //!   broadcast, typed per-connection data.
 //! - A [`Handle`] (`Clone + Send + Sync`) reaches sockets, rooms and shutdown from any
 //!   thread.
+//! - A handler that panics fails only its own connection, with close code 1011 (`on_http`
+//!   and `on_upgrade`: a 500 response); the loop and its other connections go on.
 
 mod client;
 mod handle;
