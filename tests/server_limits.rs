@@ -438,3 +438,79 @@ fn a_peer_that_sends_without_pause_does_not_starve_the_others() {
     assert_eq!(answer.unwrap(), (OpCode::Pong, b"still there?".to_vec()));
     running.shutdown().unwrap();
 }
+
+/// The request every connection of `accepting_resumes_when_file_descriptors_free_up` sends.
+const UPGRADE: &[u8] = b"GET / HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n\
+    Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    Sec-WebSocket-Version: 13\r\n\r\n";
+
+/// Reads a response head within `patience`; true if it is a 101.
+fn upgraded_within(stream: &mut TcpStream, patience: Duration) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(patience)).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read_exact(&mut byte).is_err() {
+            return false;
+        }
+        head.push(byte[0]);
+    }
+    head.starts_with(b"HTTP/1.1 101 ")
+}
+
+#[test]
+fn accepting_resumes_when_file_descriptors_free_up() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    const CHILD: &str = "RFC6455_TEST_FD_LIMITED_SERVER";
+    if std::env::var_os(CHILD).is_some() {
+        // The child: a server in a process that may hold 40 file descriptors. It prints
+        // its port and serves until its stdin closes.
+        let running = start(Server::<()>::new());
+        println!("port {}", running.local_addr().unwrap().port());
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        running.shutdown().unwrap();
+        return;
+    }
+    let _exclusive = support::exclusive();
+    let mut child = Command::new("sh")
+        .args(["-c", "ulimit -n 40 && exec \"$0\" \"$@\""])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "accepting_resumes_when_file_descriptors_free_up", "--nocapture"])
+        .env(CHILD, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port: u16 = output
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("port ").map(|port| port.parse().unwrap()))
+        .expect("the child's port");
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    // Open connections until the server cannot accept more: those wait in the backlog.
+    let (mut open, mut waiting) = (Vec::new(), Vec::new());
+    while waiting.len() < 3 {
+        assert!(open.len() < 40, "the descriptor limit never applied");
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.write_all(UPGRADE).unwrap();
+        if upgraded_within(&mut stream, Duration::from_millis(300)) {
+            open.push(stream);
+        } else {
+            waiting.push(stream);
+        }
+    }
+    assert!(open.len() >= 10, "only {} connections before the limit", open.len());
+    // Closing some frees descriptors: the waiting ones are accepted, with no new connection
+    // arriving to wake the listener.
+    open.truncate(open.len() - 5);
+    for stream in &mut waiting {
+        assert!(upgraded_within(stream, PATIENCE), "a waiting connection was never accepted");
+    }
+    drop((open, waiting));
+    drop(child.stdin.take());
+    let rest: Vec<String> = output.map_while(Result::ok).collect();
+    assert!(child.wait().unwrap().success(), "{rest:?}");
+}

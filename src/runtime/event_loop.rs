@@ -79,6 +79,10 @@ pub(crate) struct EventLoop<A: Application> {
     /// Server loops run until shutdown; a client loop ends when its last connection does.
     serve_forever: bool,
     stopping: bool,
+    /// Accepting failed for want of resources (out of file descriptors): connections may
+    /// wait in the backlog, which an edge-triggered poll will not report again until
+    /// another arrives. Accepting is retried at the end of every turn until it works.
+    accept_paused: bool,
     /// Scratch list of (token, readable, writable) for one poll's events.
     ready: Vec<Ready>,
     /// Sockets that used up their reads for a turn with data still waiting: read again next
@@ -127,6 +131,7 @@ pub(crate) fn new_loops<A: Application>(
             read_size: MIN_READ,
             serve_forever,
             stopping: false,
+            accept_paused: false,
             ready: Vec::with_capacity(EVENTS_PER_POLL),
             unread: Vec::new(),
         })
@@ -202,6 +207,10 @@ impl<A: Application> EventLoop<A> {
             }
             self.fire_timers();
             self.flush_dirty();
+            if self.accept_paused {
+                self.accept_paused = false;
+                self.accept();
+            }
         }
     }
 
@@ -234,9 +243,13 @@ impl<A: Application> EventLoop<A> {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // ECONNABORTED and the like concern one connection; out of file
-                // descriptors, we stop for now and pick up again on the next event.
+                // descriptors, we stop for now and try again at the end of each turn (a
+                // connection that closes frees one).
                 Err(e) if e.kind() == ErrorKind::ConnectionAborted => {}
-                Err(_) => return,
+                Err(_) => {
+                    self.accept_paused = true;
+                    return;
+                }
             }
         }
     }
