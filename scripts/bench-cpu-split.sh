@@ -10,6 +10,7 @@
 # builds the peers this script starts. Prints one line per server and scenario.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-servers.sh
 
 servers=ours,uws,tokio-tungstenite
 scenarios=()
@@ -35,19 +36,12 @@ server_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; true' EXIT
 
 start_server() {
-  case $1 in
-    ours) cmd=(target/release/examples/echo "127.0.0.1:$port" 1) ;;
-    uws) cmd=(node benches/peers/uws.js "$port" echo) ;;
-    ws) cmd=(node benches/peers/ws.mjs "$port" echo) ;;
-    fastwebsockets) cmd=(benches/peers/target/release/fastwebsockets_echo "127.0.0.1:$port") ;;
-    tokio-tungstenite) cmd=(benches/peers/target/release/tokio_tungstenite_echo "127.0.0.1:$port") ;;
-    *) echo "bench-cpu-split.sh: unknown server $1" >&2; exit 2 ;;
-  esac
-  if [ ! -e "${cmd[0]}" ] && [ "${cmd[0]}" != node ]; then
-    echo "bench-cpu-split.sh: ${cmd[0]} is missing; run scripts/bench.sh once first" >&2
+  server_command "$1" echo "$port" || exit 2
+  if [ ! -e "${server_cmd[0]}" ] && [ "${server_cmd[0]}" != node ]; then
+    echo "bench-cpu-split.sh: ${server_cmd[0]} is missing; run scripts/bench.sh once first" >&2
     exit 1
   fi
-  taskset -c 0 "${cmd[@]}" >/dev/null 2>&1 &
+  taskset -c 0 "${server_cmd[@]}" >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 50); do
     python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.1)" \

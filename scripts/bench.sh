@@ -24,6 +24,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+. scripts/bench-servers.sh
 
 all_servers="ours,uws,fastwebsockets,tokio-tungstenite,ws"
 echo_scenarios=(1x16x1 1x16x16 100x16x1 100x16x16 1000x16x1 100x1024x1 100x1024x4
@@ -395,23 +396,14 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # port accepts; sets $port, $server_log and $server_pid (taskset execs the server, so that is
 # the serving process itself, whose CPU time the load generator reads).
 start_server() {
-  local name=$1 mode=$2 cmd i
+  local name=$1 mode=$2 i
   while port_open "$next_port"; do next_port=$((next_port + 1)); done
   port=$next_port
   next_port=$((next_port + 1))
-  case $name:$mode in
-    ours:echo) cmd=(target/release/examples/echo "127.0.0.1:$port" 1) ;;
-    ours:broadcast) cmd=("$fanout_bin" "127.0.0.1:$port") ;;
-    uws:*) cmd=(node benches/peers/uws.js "$port" "$mode") ;;
-    ws:*) cmd=(node benches/peers/ws.mjs "$port" "$mode") ;;
-    fastwebsockets:echo) cmd=(benches/peers/target/release/fastwebsockets_echo "127.0.0.1:$port") ;;
-    tokio-tungstenite:echo)
-      cmd=(benches/peers/target/release/tokio_tungstenite_echo "127.0.0.1:$port") ;;
-    *) echo "bench.sh: no $mode server for $name" >&2; return 1 ;;
-  esac
+  server_command "$name" "$mode" "$port" || return 1
   server_log="$work/$name-$mode-$port.log"
-  echo "taskset -c $server_core ${cmd[*]}" >"$frag/$name/command-$mode.txt"
-  taskset -c "$server_core" "${cmd[@]}" >"$server_log" 2>&1 &
+  echo "taskset -c $server_core ${server_cmd[*]}" >"$frag/$name/command-$mode.txt"
+  taskset -c "$server_core" "${server_cmd[@]}" >"$server_log" 2>&1 &
   server_pid=$!
   for i in $(seq 1 200); do
     if ! kill -0 "$server_pid" 2>/dev/null; then
