@@ -477,7 +477,11 @@ fn accepting_resumes_when_file_descriptors_free_up() {
     let mut child = Command::new("sh")
         .args(["-c", "ulimit -n 40 && exec \"$0\" \"$@\""])
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", "accepting_resumes_when_file_descriptors_free_up", "--nocapture"])
+        .args([
+            "--exact",
+            "accepting_resumes_when_file_descriptors_free_up",
+            "--nocapture",
+        ])
         .env(CHILD, "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -502,12 +506,19 @@ fn accepting_resumes_when_file_descriptors_free_up() {
             waiting.push(stream);
         }
     }
-    assert!(open.len() >= 10, "only {} connections before the limit", open.len());
+    assert!(
+        open.len() >= 10,
+        "only {} connections before the limit",
+        open.len()
+    );
     // Closing some frees descriptors: the waiting ones are accepted, with no new connection
     // arriving to wake the listener.
     open.truncate(open.len() - 5);
     for stream in &mut waiting {
-        assert!(upgraded_within(stream, PATIENCE), "a waiting connection was never accepted");
+        assert!(
+            upgraded_within(stream, PATIENCE),
+            "a waiting connection was never accepted"
+        );
     }
     drop((open, waiting));
     drop(child.stdin.take());
