@@ -246,6 +246,17 @@ fn graceful_shutdown_sends_1001_to_everyone() {
     );
 }
 
+/// Sends one HTTP request on a fresh connection; returns everything the server answers
+/// until it closes.
+fn http_exchange(address: std::net::SocketAddr, request: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
 #[test]
 fn plain_http_and_refusals_share_the_port() {
     let _exclusive = support::exclusive();
@@ -263,14 +274,7 @@ fn plain_http_and_refusals_share_the_port() {
             }),
     );
     let address = running.local_addr().unwrap();
-    let get = |request: &str| {
-        let mut stream = TcpStream::connect(address).unwrap();
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    };
+    let get = |request: &str| http_exchange(address, request);
     let page = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
     assert!(page.ends_with("\r\n\r\n<p>page</p>"));
@@ -436,14 +440,7 @@ fn a_panicking_handler_fails_only_its_own_connection() {
     expect_text(&mut later, "and here");
     // A panic in on_http or on_upgrade answers 500.
     let address = running.local_addr().unwrap();
-    let get = |request: &str| {
-        let mut stream = TcpStream::connect(address).unwrap();
-        stream.set_read_timeout(Some(PATIENCE)).unwrap();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        response
-    };
+    let get = |request: &str| http_exchange(address, request);
     let page = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(page.starts_with("HTTP/1.1 500 "), "{page}");
     let upgrade = get(
