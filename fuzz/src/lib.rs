@@ -2,7 +2,7 @@
 //! connection over a stream, and an allocator that remembers the largest allocation.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arbitrary::Arbitrary;
 use rfc6455::{CloseCode, Config, Connection, Event, Role};
@@ -84,7 +84,8 @@ pub fn run(role: Role, config: &Config, chunks: &[&[u8]]) -> Outcome {
         connection.receive(chunk);
         loop {
             match connection.poll_event() {
-                Ok(Some(event)) => events.push(event),
+                // The harness's record of events is not the connection's memory.
+                Ok(Some(event)) => TrackingAllocator::untracked(|| events.push(event)),
                 Ok(None) => break,
                 Err(e) => {
                     close_code = e.close_code();
@@ -96,10 +97,10 @@ pub fn run(role: Role, config: &Config, chunks: &[&[u8]]) -> Outcome {
     }
     let mut output = Vec::new();
     while let Some(chunk) = connection.take_output() {
-        output.extend_from_slice(&chunk);
+        TrackingAllocator::untracked(|| output.extend_from_slice(&chunk));
     }
     if role == Role::Client {
-        output = unmasked(&output);
+        output = TrackingAllocator::untracked(|| unmasked(&output));
     }
     Outcome {
         events,
@@ -135,11 +136,30 @@ pub fn unmasked(mut wire: &[u8]) -> Vec<u8> {
 pub struct TrackingAllocator;
 
 static LARGEST: AtomicUsize = AtomicUsize::new(0);
+/// True while the harness allocates for itself (see [`TrackingAllocator::untracked`]).
+static UNTRACKED: AtomicBool = AtomicBool::new(false);
+
+/// Records `size` as an allocation unless the harness is allocating for itself.
+fn record(size: usize) {
+    if !UNTRACKED.load(Ordering::Relaxed) {
+        LARGEST.fetch_max(size, Ordering::Relaxed);
+    }
+}
 
 impl TrackingAllocator {
     /// Forgets the largest allocation so far.
     pub fn reset() {
         LARGEST.store(0, Ordering::Relaxed);
+    }
+
+    /// Runs `f` without recording its allocations: for the harness's own bookkeeping (the
+    /// list of events, the copy of the output), which grows with the input and is not the
+    /// connection's memory. The targets run on one thread.
+    pub fn untracked<T>(f: impl FnOnce() -> T) -> T {
+        UNTRACKED.store(true, Ordering::Relaxed);
+        let value = f();
+        UNTRACKED.store(false, Ordering::Relaxed);
+        value
     }
 
     /// The largest allocation since the last reset.
@@ -149,10 +169,10 @@ impl TrackingAllocator {
 }
 
 // SAFETY: every method forwards to the system allocator with the same arguments; the only
-// addition is a relaxed atomic maximum, which allocates nothing.
+// addition is relaxed atomics (a flag and a maximum), which allocate nothing.
 unsafe impl GlobalAlloc for TrackingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        record(layout.size());
         // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
@@ -163,13 +183,13 @@ unsafe impl GlobalAlloc for TrackingAllocator {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        record(new_size);
         // SAFETY: forwarded unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        record(layout.size());
         // SAFETY: forwarded unchanged.
         unsafe { System.alloc_zeroed(layout) }
     }
