@@ -358,11 +358,12 @@ impl<A: Application> EventLoop<A> {
         let shared = self.state.shared.clone();
         let remote = &shared.remotes[self.state.worker];
         remote.clear_notified();
-        for _ in 0..COMMANDS_PER_TURN {
+        let mut taken = 0;
+        while taken < COMMANDS_PER_TURN {
             let Ok(command) = self.commands.try_recv() else {
-                self.process_failures();
-                return;
+                break;
             };
+            taken += 1;
             match command {
                 Command::Adopt(stream, peer) => self.adopt(stream, peer),
                 Command::Send(id, message) => {
@@ -384,7 +385,9 @@ impl<A: Application> EventLoop<A> {
                 Command::Shutdown => self.begin_shutdown(),
             }
         }
-        remote.wake_again();
+        if taken == COMMANDS_PER_TURN {
+            remote.wake_again();
+        }
         self.process_failures();
     }
 
