@@ -20,9 +20,10 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use crate::handshake::{
-    Accept, ClientHandshake, ClientRequest, Incoming, Response, ServerHandshake, Url,
+    Accept, ClientHandshake, ClientRequest, HttpResponse, Incoming, ServerHandshake,
+    UpgradeRequest, UpgradeResponse, Url,
 };
-use crate::{CloseCode, Config, Connection, Error, Event, HandshakeError, State};
+use crate::{CloseCode, Config, Connection, Error, Event, HandshakeError, State, UsageError};
 
 const READ_CHUNK: usize = 32 * 1024;
 
@@ -36,7 +37,7 @@ pub struct WebSocket<S> {
 
 impl WebSocket<TcpStream> {
     /// Connects to a `ws://` URL with the default [`Config`] (TLS is not supported here).
-    pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, UpgradeResponse), Error> {
         let url = Url::parse(url)?;
         Self::connect_with(&url, &ClientRequest::from_url(&url), &Config::default())
     }
@@ -46,11 +47,9 @@ impl WebSocket<TcpStream> {
         url: &Url,
         request: &ClientRequest,
         config: &Config,
-    ) -> Result<(WebSocket<TcpStream>, Response), Error> {
+    ) -> Result<(WebSocket<TcpStream>, UpgradeResponse), Error> {
         if url.is_secure() {
-            return Err(
-                HandshakeError::InvalidUrl("wss:// needs TLS, which this driver lacks").into(),
-            );
+            return Err(UsageError::InvalidUrl("wss:// needs TLS, which this driver lacks").into());
         }
         let stream = TcpStream::connect(url.authority())?;
         stream.set_nodelay(true)?;
@@ -89,18 +88,19 @@ impl WebSocket<TcpStream> {
 
 impl<S: Read + Write> WebSocket<S> {
     /// Reads an upgrade request from `stream` and accepts it (no subprotocol). A request
-    /// that is not a valid upgrade is answered with its rejection response (400, 426...,
-    /// or 426 for a plain HTTP request) and returned as an error.
+    /// that is not a valid upgrade is refused with `HttpResponse::from(&error)` (400,
+    /// 426..., and 426 for a plain HTTP request), and the error is returned.
     pub fn accept(stream: S, config: &Config) -> Result<WebSocket<S>, Error> {
         Self::accept_with(stream, config, |_| Ok(Accept::new()))
     }
 
-    /// Like [`accept`](Self::accept), letting `decide` choose what to answer: an [`Accept`]
-    /// (subprotocol, headers), or an error whose rejection response is sent.
+    /// Like [`accept`](Self::accept), letting `decide` answer the upgrade: an [`Accept`]
+    /// (subprotocol, headers), or the [`HttpResponse`] that refuses it (401, 403...), which
+    /// is written before [`Error::Refused`] is returned.
     pub fn accept_with(
         mut stream: S,
         config: &Config,
-        decide: impl FnOnce(&crate::handshake::UpgradeRequest) -> Result<Accept, Error>,
+        decide: impl FnOnce(&UpgradeRequest) -> Result<Accept, HttpResponse>,
     ) -> Result<WebSocket<S>, Error> {
         let mut buffer = vec![0u8; READ_CHUNK].into_boxed_slice();
         let mut handshake = ServerHandshake::new(config);
@@ -109,25 +109,39 @@ impl<S: Read + Write> WebSocket<S> {
             match handshake.receive(buffer.get(..n).unwrap_or_default()) {
                 Ok(None) => {}
                 Ok(Some(incoming)) => break incoming,
-                Err(error) => return Err(reject(&mut stream, error)),
+                Err(error) => {
+                    refuse(&mut stream, &HttpResponse::from(&error));
+                    return Err(error.into());
+                }
             }
         };
         let upgrade = match incoming {
             Incoming::Upgrade(upgrade) => upgrade,
             Incoming::Http(_) => {
-                let error = Error::from(HandshakeError::UpgradeNotWebSocket);
-                return Err(reject(&mut stream, error));
+                let error = HandshakeError::UpgradeNotWebSocket;
+                refuse(&mut stream, &HttpResponse::from(&error));
+                return Err(error.into());
             }
         };
-        let accepted = match decide(&upgrade).and_then(|accept| upgrade.accept(&accept, config)) {
-            Ok(accepted) => accepted,
-            Err(error) => return Err(reject(&mut stream, error)),
+        let accept = match decide(&upgrade) {
+            Ok(accept) => accept,
+            Err(response) => {
+                refuse(&mut stream, &response);
+                return Err(Error::Refused(response.status()));
+            }
         };
-        stream.write_all(&accepted.response)?;
+        let (response, connection) = match upgrade.accept(&accept, config) {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                refuse(&mut stream, &HttpResponse::internal_error(&error));
+                return Err(error.into());
+            }
+        };
+        stream.write_all(&response)?;
         stream.flush()?;
         Ok(WebSocket {
             stream,
-            connection: accepted.connection,
+            connection,
             buffer,
         })
     }
@@ -137,20 +151,22 @@ impl<S: Read + Write> WebSocket<S> {
         mut stream: S,
         request: &ClientRequest,
         config: &Config,
-    ) -> Result<(WebSocket<S>, Response), Error> {
+    ) -> Result<(WebSocket<S>, UpgradeResponse), Error> {
         let mut handshake = ClientHandshake::new(request, config)?;
         stream.write_all(handshake.request())?;
         stream.flush()?;
         let mut buffer = vec![0u8; READ_CHUNK].into_boxed_slice();
         loop {
             let n = read_some(&mut stream, &mut buffer)?;
-            if let Some(connected) = handshake.receive(buffer.get(..n).unwrap_or_default())? {
+            if let Some((response, connection)) =
+                handshake.receive(buffer.get(..n).unwrap_or_default())?
+            {
                 let socket = WebSocket {
                     stream,
-                    connection: connected.connection,
+                    connection,
                     buffer,
                 };
-                return Ok((socket, connected.response));
+                return Ok((socket, response));
             }
         }
     }
@@ -250,13 +266,12 @@ fn read_some<S: Read>(stream: &mut S, buffer: &mut [u8]) -> Result<usize, Error>
     }
 }
 
-/// Writes the rejection response for a refused handshake (if it has one) and returns the
-/// error.
-fn reject<S: Write>(stream: &mut S, error: Error) -> Error {
-    let response = error.rejection_response().unwrap_or_else(|| {
-        crate::handshake::response::simple_response(400, &[], &error.to_string())
-    });
+/// Writes the response that refuses an upgrade (one the application built that does not
+/// encode is answered with 500).
+fn refuse<S: Write>(stream: &mut S, response: &HttpResponse) {
+    let bytes = response
+        .encode()
+        .unwrap_or_else(|error| HttpResponse::internal_error(&error).encode_checked());
     // The handshake failed already; a failed write of the refusal changes nothing.
-    let _ = stream.write_all(&response).and_then(|()| stream.flush());
-    error
+    let _ = stream.write_all(&bytes).and_then(|()| stream.flush());
 }

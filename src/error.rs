@@ -2,10 +2,10 @@
 //!
 //! Every failure is data: a protocol violation says which rule was broken and which close
 //! code the connection sent ([`Error::close_code`]); a refused handshake says which HTTP
-//! status the peer gets and hands out the ready-to-send response
-//! ([`Error::rejection_response`]).
+//! status the peer gets ([`HandshakeError::http_status`]), and converts to the response
+//! that tells it so (`HttpResponse::from(&error)`, in [`handshake`](crate::handshake)).
 
-use crate::protocol::CloseCode;
+use crate::close_code::CloseCode;
 
 /// Everything that can go wrong in this crate.
 #[derive(Debug, thiserror::Error)]
@@ -23,9 +23,13 @@ pub enum Error {
     /// The caller asked for something the API cannot do (see [`UsageError`]).
     #[error("invalid use: {0}")]
     Usage(#[from] UsageError),
-    /// A timer of the runtime expired.
+    /// A timer expired: the peer did not complete a handshake, answer a keep-alive ping or
+    /// finish the close handshake in time.
     #[error("timed out: {0}")]
     Timeout(#[from] Timeout),
+    /// This side's application refused an upgrade; the response with this status was sent.
+    #[error("the upgrade was refused with status {0}")]
+    Refused(u16),
     /// The connection is closed: the close handshake is over, or the connection failed.
     #[error("the connection is closed")]
     Closed,
@@ -50,44 +54,6 @@ impl Error {
             Error::Timeout(_) => Some(CloseCode::POLICY_VIOLATION),
             _ => None,
         }
-    }
-
-    /// The HTTP status a refused handshake answers with (400, 405, 426, 431, 505...).
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            Error::Handshake(e) => e.http_status(),
-            Error::Capacity(e) => e.http_status(),
-            _ => None,
-        }
-    }
-
-    /// The complete HTTP response to send when this error refused a handshake, or `None`
-    /// when the error is not a refusal a server answers (for example on the client side).
-    ///
-    /// ```
-    /// use rfc6455::handshake::ServerHandshake;
-    /// use rfc6455::Config;
-    ///
-    /// let mut handshake = ServerHandshake::new(&Config::default());
-    /// let head = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-    ///              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
-    /// let error = handshake.receive(head).unwrap_err();
-    /// let response = error.rejection_response().unwrap();
-    /// assert!(response.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
-    /// assert!(response.windows(25).any(|w| w == b"Sec-WebSocket-Version: 13"));
-    /// ```
-    pub fn rejection_response(&self) -> Option<Vec<u8>> {
-        let status = self.http_status()?;
-        let extra: &[(&str, &str)] = match status {
-            426 => &[("Sec-WebSocket-Version", "13")],
-            405 => &[("Allow", "GET")],
-            _ => &[],
-        };
-        Some(crate::handshake::response::simple_response(
-            status,
-            extra,
-            &self.to_string(),
-        ))
     }
 }
 
@@ -152,26 +118,6 @@ impl ProtocolError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CapacityError {
-    /// The HTTP head is longer than `max_head_bytes`.
-    #[error("HTTP head longer than {limit} bytes")]
-    HeadTooLarge {
-        /// The configured limit.
-        limit: usize,
-    },
-    /// The HTTP head has more than `max_headers` header fields.
-    #[error("more than {limit} header fields")]
-    TooManyHeaders {
-        /// The configured limit.
-        limit: usize,
-    },
-    /// A line of the HTTP head is longer than `max_line_bytes`.
-    #[error("HTTP head line longer than {limit} bytes")]
-    LineTooLong {
-        /// The configured limit.
-        limit: usize,
-        /// True for the request or status line, false for a header line.
-        start_line: bool,
-    },
     /// A frame announced a payload longer than `max_frame_size`.
     #[error("frame payload of {size} bytes exceeds the limit of {limit}")]
     FrameTooLarge {
@@ -225,22 +171,13 @@ impl CapacityError {
             _ => None,
         }
     }
-
-    /// The HTTP status when this limit refused a handshake, if it applies.
-    pub fn http_status(&self) -> Option<u16> {
-        match self {
-            CapacityError::LineTooLong {
-                start_line: true, ..
-            } => Some(414),
-            CapacityError::HeadTooLarge { .. }
-            | CapacityError::TooManyHeaders { .. }
-            | CapacityError::LineTooLong { .. } => Some(431),
-            _ => None,
-        }
-    }
 }
 
-/// A malformed HTTP head, an invalid upgrade request, or an unacceptable upgrade response.
+/// A refused opening handshake: a malformed or oversized HTTP head, an invalid upgrade
+/// request (server side), or an unacceptable upgrade response (client side).
+///
+/// Every kind has the HTTP status a server answers with ([`http_status`](Self::http_status)),
+/// and `HttpResponse::from(&error)` is that answer, ready to write.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HandshakeError {
@@ -265,6 +202,27 @@ pub enum HandshakeError {
     /// A CR that does not end a line.
     #[error("bare carriage return in the head")]
     BareCarriageReturn,
+    /// The HTTP head is longer than [`max_head_bytes`](crate::Config::max_head_bytes).
+    #[error("HTTP head longer than {limit} bytes")]
+    HeadTooLarge {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The HTTP head has more than [`max_headers`](crate::Config::max_headers) fields.
+    #[error("more than {limit} header fields")]
+    TooManyHeaders {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// A line of the HTTP head is longer than
+    /// [`max_line_bytes`](crate::Config::max_line_bytes).
+    #[error("HTTP head line longer than {limit} bytes")]
+    LineTooLong {
+        /// The configured limit.
+        limit: usize,
+        /// True for the request or status line, false for a header line.
+        start_line: bool,
+    },
     /// An upgrade request whose method is not GET.
     #[error("the upgrade method must be GET")]
     MethodNotGet,
@@ -299,27 +257,30 @@ pub enum HandshakeError {
     #[error("Sec-WebSocket-Accept does not match the key")]
     AcceptMismatch,
     /// The server chose a subprotocol the client did not offer (or the client offered
-    /// none), or a server tried to accept one the client did not offer.
+    /// none).
     #[error("subprotocol {0:?} was not offered")]
     ProtocolNotOffered(String),
     /// The server accepted an extension the client did not offer.
     #[error("extension {0:?} was not offered")]
     ExtensionNotOffered(String),
-    /// A value supplied by the caller holds CR, LF, NUL or another character that cannot
-    /// appear in that place of an HTTP head (header injection).
-    #[error("invalid character in {0}")]
-    InvalidInput(&'static str),
-    /// The peer asked for an extension parameter we cannot honor.
+    /// The server answered an extension with a parameter we cannot honor.
     #[error("unsupported extension parameter {0}")]
     UnsupportedExtensionParameter(&'static str),
-    /// A `ws://` URL could not be parsed.
-    #[error("invalid WebSocket URL: {0}")]
-    InvalidUrl(&'static str),
 }
 
 impl HandshakeError {
-    /// The HTTP status a server refuses this request with, if this is a server-side error.
-    pub fn http_status(&self) -> Option<u16> {
+    /// The HTTP status a server refuses with: 400 for a malformed request, 405 for a method
+    /// other than GET, 414 for a request line over the limit, 426 for a version other than
+    /// 13, 431 for a head over its limits, 505 for an HTTP version other than 1.x; and 502
+    /// (bad gateway) for the kinds only an upgrade response can cause, which is what a proxy
+    /// built on this crate answers when its upstream's handshake fails.
+    ///
+    /// ```
+    /// use rfc6455::HandshakeError;
+    /// assert_eq!(HandshakeError::UnsupportedVersion.http_status(), 426);
+    /// assert_eq!(HandshakeError::AcceptMismatch.http_status(), 502);
+    /// ```
+    pub fn http_status(&self) -> u16 {
         use HandshakeError::*;
         match self {
             MalformedRequestLine
@@ -333,18 +294,20 @@ impl HandshakeError {
             | ConnectionNotUpgrade
             | UpgradeNotWebSocket
             | InvalidKey
-            | MalformedHeaderValue(_) => Some(400),
-            MethodNotGet => Some(405),
-            UnsupportedVersion => Some(426),
-            UnsupportedHttpVersion => Some(505),
+            | MalformedHeaderValue(_) => 400,
+            MethodNotGet => 405,
+            LineTooLong {
+                start_line: true, ..
+            } => 414,
+            UnsupportedVersion => 426,
+            HeadTooLarge { .. } | TooManyHeaders { .. } | LineTooLong { .. } => 431,
+            UnsupportedHttpVersion => 505,
             MalformedStatusLine
             | UnexpectedStatus(_)
             | AcceptMismatch
             | ProtocolNotOffered(_)
             | ExtensionNotOffered(_)
-            | InvalidInput(_)
-            | UnsupportedExtensionParameter(_)
-            | InvalidUrl(_) => None,
+            | UnsupportedExtensionParameter(_) => 502,
         }
     }
 }
@@ -372,9 +335,20 @@ pub enum UsageError {
     /// A pre-encoded frame was handed to a client connection, whose frames must be masked.
     #[error("pre-encoded frames can only be sent by a server")]
     EncodedFrameOnClient,
+    /// A value supplied by the caller holds CR, LF, NUL or another character that cannot
+    /// appear in that place of an HTTP head (header injection), or a header the handshake
+    /// writes itself.
+    #[error("invalid {0}")]
+    InvalidInput(&'static str),
+    /// A `ws://` or `wss://` URL could not be parsed.
+    #[error("invalid WebSocket URL: {0}")]
+    InvalidUrl(&'static str),
+    /// An answer to an upgrade chose a subprotocol or an extension the client did not offer.
+    #[error("{0:?} was not offered by the client")]
+    NotOffered(String),
 }
 
-/// Which of the runtime's timers expired.
+/// Which timer expired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Timeout {

@@ -21,9 +21,8 @@
 //!     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 //!     Sec-WebSocket-Version: 13\r\n\r\n";
 //! let Some(Incoming::Upgrade(upgrade)) = handshake.receive(request)? else { unreachable!() };
-//! let accepted = upgrade.accept(&Accept::new(), &config)?;
-//! // write accepted.response to the socket, then:
-//! let mut connection = accepted.connection;
+//! let (response, mut connection) = upgrade.accept(&Accept::new(), &config)?;
+//! // write `response` to the socket, then:
 //! connection.receive(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]); // masked "hi"
 //! while let Some(event) = connection.poll_event()? {
 //!     if let Event::Text(text) = event {
@@ -38,12 +37,15 @@
 // test: the AVX2 path of payload masking (frame/mask.rs).
 #![deny(unsafe_code)]
 
+mod close_code;
 mod config;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 mod error;
+mod extension;
 pub mod frame;
 pub mod handshake;
+mod http_syntax;
 pub mod protocol;
 mod random;
 

@@ -29,9 +29,10 @@ fn connect(config: &Config) -> (Connection, Connection) {
     let accepted = upgrade
         .accept(&Accept::new().protocol("chat"), config)
         .unwrap();
-    let connected = client.receive(&accepted.response).unwrap().unwrap();
-    assert_eq!(connected.response.protocol(), Some("chat"));
-    (connected.connection, accepted.connection)
+    let (response, server) = accepted;
+    let (response, client) = client.receive(&response).unwrap().unwrap();
+    assert_eq!(response.protocol(), Some("chat"));
+    (client, server)
 }
 
 #[test]

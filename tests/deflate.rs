@@ -31,16 +31,12 @@ fn connect(client: &Config, server: &Config) -> (Connection, Connection, Option<
     else {
         panic!("not an upgrade")
     };
-    let accepted = upgrade.accept(&Accept::new(), server).unwrap();
-    let connected = client_handshake
-        .receive(&accepted.response)
-        .unwrap()
-        .unwrap();
-    let header = connected
-        .response
+    let (response, server) = upgrade.accept(&Accept::new(), server).unwrap();
+    let (response, client) = client_handshake.receive(&response).unwrap().unwrap();
+    let header = response
         .header("Sec-WebSocket-Extensions")
         .map(str::to_owned);
-    (connected.connection, accepted.connection, header)
+    (client, server, header)
 }
 
 /// Moves all of `from`'s output into `to`; returns `to`'s events and the frame headers seen.
@@ -241,7 +237,7 @@ fn server_answer(extensions: &str) -> Option<String> {
     else {
         panic!("not an upgrade")
     };
-    let response = upgrade.accept(&Accept::new(), &server).unwrap().response;
+    let (response, _) = upgrade.accept(&Accept::new(), &server).unwrap();
     String::from_utf8(response)
         .unwrap()
         .lines()
@@ -312,7 +308,7 @@ fn the_client_refuses_an_answer_it_did_not_ask_for() {
         );
         handshake
             .receive(response.as_bytes())
-            .map(|c| c.unwrap().connection.is_compressed())
+            .map(|c| c.unwrap().1.is_compressed())
     };
     assert!(respond("permessage-deflate; server_no_context_takeover").unwrap());
     assert!(respond("permessage-deflate; client_max_window_bits=12").unwrap());

@@ -63,9 +63,9 @@ fn connect(settings: &DeflateConfig) -> (Connection, Connection) {
     else {
         panic!("not an upgrade")
     };
-    let accepted = upgrade.accept(&Accept::new(), &server).unwrap();
-    let connected = client.receive(&accepted.response).unwrap().unwrap();
-    (connected.connection, accepted.connection)
+    let (response, server) = upgrade.accept(&Accept::new(), &server).unwrap();
+    let (_, client) = client.receive(&response).unwrap().unwrap();
+    (client, server)
 }
 
 /// Live bytes the server connection keeps after one compressed message each way, once its

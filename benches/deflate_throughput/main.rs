@@ -124,8 +124,9 @@ fn connect(takeover: bool) -> (Connection, Connection) {
         panic!("not an upgrade")
     };
     let accepted = upgrade.accept(&Accept::new(), &config).unwrap();
-    let connected = client.receive(&accepted.response).unwrap().unwrap();
-    (connected.connection, accepted.connection)
+    let (response, server) = accepted;
+    let (_, client) = client.receive(&response).unwrap().unwrap();
+    (client, server)
 }
 
 fn main() {

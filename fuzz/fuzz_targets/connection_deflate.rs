@@ -36,10 +36,10 @@ fn server(config: &Config) -> Connection {
     else {
         panic!("not an upgrade")
     };
-    let accepted = upgrade.accept(&Accept::new(), config).unwrap();
-    client.receive(&accepted.response).unwrap().unwrap();
-    assert!(accepted.connection.is_compressed());
-    accepted.connection
+    let (response, server) = upgrade.accept(&Accept::new(), config).unwrap();
+    client.receive(&response).unwrap().unwrap();
+    assert!(server.is_compressed());
+    server
 }
 
 fn run(config: &Config, chunks: &[&[u8]]) -> (Vec<Event>, Option<String>, Vec<u8>) {

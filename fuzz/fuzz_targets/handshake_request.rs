@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rfc6455::Config;
-use rfc6455::handshake::{Accept, Incoming, ServerHandshake, accept_key};
+use rfc6455::handshake::{Accept, HttpResponse, Incoming, ServerHandshake, accept_key};
 use rfc6455_fuzz::Chunked;
 
 /// What the head was, its bytes, and the bytes after it.
@@ -21,9 +21,9 @@ fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<Parsed>, String> 
             Ok(Some(incoming)) => {
                 let (kind, request) = match &incoming {
                     Incoming::Upgrade(upgrade) => {
-                        let accepted = upgrade.accept(&Accept::new(), config).expect("accept");
+                        let (response, _) = upgrade.accept(&Accept::new(), config).expect("accept");
                         let expected = accept_key(upgrade.key().as_bytes());
-                        let response = String::from_utf8(accepted.response).expect("ASCII");
+                        let response = String::from_utf8(response).expect("ASCII");
                         assert!(
                             response.contains(&format!("Sec-WebSocket-Accept: {expected}\r\n"))
                         );
@@ -43,12 +43,11 @@ fn outcome(config: &Config, chunks: &[&[u8]]) -> Result<Option<Parsed>, String> 
                 )));
             }
             Err(error) => {
-                if error.http_status().is_some() {
-                    let response = error
-                        .rejection_response()
-                        .expect("a refusal has a response");
-                    assert!(response.starts_with(b"HTTP/1.1 "));
-                }
+                let response = HttpResponse::from(&error)
+                    .encode()
+                    .expect("every refusal encodes");
+                let status = format!("HTTP/1.1 {} ", error.http_status());
+                assert!(response.starts_with(status.as_bytes()));
                 return Err(error.to_string());
             }
         }

@@ -3,7 +3,7 @@
 
 use super::{Agreed, DeflateConfig, MIN_WINDOW_BITS};
 use crate::error::HandshakeError;
-use crate::handshake::Extension;
+use crate::extension::Extension;
 
 /// The extension's registered name.
 pub(crate) const NAME: &str = "permessage-deflate";

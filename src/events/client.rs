@@ -119,9 +119,7 @@ impl<D: Default + Send + 'static> Client<D> {
     pub fn connect(self, url: &str) -> Result<Runtime, Error> {
         let url = Url::parse(url)?;
         if url.is_secure() {
-            return Err(
-                crate::HandshakeError::InvalidUrl("wss:// needs TLS, not built in yet").into(),
-            );
+            return Err(crate::UsageError::InvalidUrl("wss:// needs TLS, not built in yet").into());
         }
         let mut request = ClientRequest::from_url(&url);
         for protocol in self.protocols {

@@ -3,7 +3,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::Error;
-use crate::handshake::{Accept, HttpResponse, Request, UpgradeRequest};
+use crate::handshake::{Accept, HttpRequest, HttpResponse, UpgradeRequest};
 use crate::protocol::{CloseCode, Message};
 use crate::runtime::{Application, LoopState};
 
@@ -13,7 +13,7 @@ type OpenHandler<D> = Box<dyn Fn(&mut Socket<'_, D>) + Send + Sync>;
 type MessageHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, Message) + Send + Sync>;
 type CloseHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, CloseCode, &str) + Send + Sync>;
 type ErrorHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, &Error) + Send + Sync>;
-type HttpHandler = Box<dyn Fn(&Request) -> HttpResponse + Send + Sync>;
+type HttpHandler = Box<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
 type UpgradeHandler<D> =
     Box<dyn Fn(&UpgradeRequest, &mut D) -> Result<Accept, HttpResponse> + Send + Sync>;
 
@@ -51,7 +51,7 @@ impl<D: Default + Send + 'static> Application for Handlers<D> {
         }
     }
 
-    fn http(&self, request: &Request) -> HttpResponse {
+    fn http(&self, request: &HttpRequest) -> HttpResponse {
         match &self.http {
             Some(http) => catch_unwind(AssertUnwindSafe(|| http(request)))
                 .unwrap_or_else(|_| panicked_response()),

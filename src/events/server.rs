@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::handshake::{Accept, HttpResponse, Request, UpgradeRequest};
+use crate::handshake::{Accept, HttpRequest, HttpResponse, UpgradeRequest};
 use crate::protocol::{CloseCode, Message};
 use crate::runtime::{EventLoop, Listener};
 
@@ -103,7 +103,7 @@ impl<D: Default + Send + 'static> Server<D> {
     /// Answers plain HTTP requests on the same port (without it: 426 Upgrade Required).
     pub fn on_http(
         mut self,
-        handler: impl Fn(&Request) -> HttpResponse + Send + Sync + 'static,
+        handler: impl Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
     ) -> Self {
         self.handlers.http = Some(Box::new(handler));
         self

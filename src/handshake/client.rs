@@ -11,11 +11,12 @@
 
 use super::accept_key::{accept_key, encode_key, generate_key};
 use super::head::{Head, HeadKind, HeadParser, StartLine};
-use super::header_values::{Extension, lists_contain, parse_extensions, parse_protocols};
+use super::header_values::{lists_contain, parse_extensions, parse_protocols};
 use super::response::{check_header, check_token, write_header};
 use super::url::Url;
 use crate::config::Config;
-use crate::error::{Error, HandshakeError};
+use crate::error::{Error, HandshakeError, UsageError};
+use crate::extension::Extension;
 use crate::protocol::{Connection, Role};
 
 /// What a client asks for: where, which subprotocols and extensions, extra headers.
@@ -78,12 +79,12 @@ impl ClientRequest {
     }
 
     /// The request head for `key`, after checking every value the caller supplied.
-    fn encode(&self, key: &str) -> Result<Vec<u8>, HandshakeError> {
+    fn encode(&self, key: &str) -> Result<Vec<u8>, UsageError> {
         if self.host.is_empty() || !self.host.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(HandshakeError::InvalidInput("the host"));
+            return Err(UsageError::InvalidInput("host"));
         }
         if !self.resource.starts_with('/') || !self.resource.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(HandshakeError::InvalidInput("the path"));
+            return Err(UsageError::InvalidInput("path"));
         }
         let mut out = Vec::with_capacity(256);
         out.extend_from_slice(b"GET ");
@@ -96,7 +97,7 @@ impl ClientRequest {
         write_header(&mut out, "Sec-WebSocket-Version", "13");
         if !self.protocols.is_empty() {
             for protocol in &self.protocols {
-                check_token(protocol, "a subprotocol")?;
+                check_token(protocol, "subprotocol")?;
             }
             write_header(
                 &mut out,
@@ -106,7 +107,7 @@ impl ClientRequest {
         }
         if !self.extensions.is_empty() {
             if !self.extensions.iter().all(Extension::is_valid) {
-                return Err(HandshakeError::InvalidInput("an extension"));
+                return Err(UsageError::InvalidInput("extension"));
             }
             let offers: Vec<String> = self.extensions.iter().map(ToString::to_string).collect();
             write_header(&mut out, "Sec-WebSocket-Extensions", &offers.join(", "));
@@ -117,9 +118,7 @@ impl ClientRequest {
                 .iter()
                 .any(|reserved| name.eq_ignore_ascii_case(reserved))
             {
-                return Err(HandshakeError::InvalidInput(
-                    "a header the handshake writes",
-                ));
+                return Err(UsageError::InvalidInput("header: the handshake writes it"));
             }
             write_header(&mut out, name, value);
         }
@@ -153,8 +152,8 @@ const RESERVED_HEADERS: [&str; 7] = [
 /// let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
 ///     Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\
 ///     Sec-WebSocket-Protocol: chat\r\n\r\n";
-/// let connected = handshake.receive(response).unwrap().unwrap();
-/// assert_eq!(connected.response.protocol(), Some("chat"));
+/// let (response, _connection) = handshake.receive(response).unwrap().unwrap();
+/// assert_eq!(response.protocol(), Some("chat"));
 /// ```
 #[derive(Debug)]
 pub struct ClientHandshake {
@@ -206,7 +205,7 @@ impl ClientHandshake {
     fn with_deflate_offer(
         request: &ClientRequest,
         config: &Config,
-    ) -> Result<ClientRequest, HandshakeError> {
+    ) -> Result<ClientRequest, UsageError> {
         let Some(deflate) = &config.deflate else {
             return Ok(request.clone());
         };
@@ -215,8 +214,8 @@ impl ClientHandshake {
             .iter()
             .any(|e| e.name.eq_ignore_ascii_case(crate::deflate::NAME))
         {
-            return Err(HandshakeError::InvalidInput(
-                "permessage-deflate (it is negotiated through Config::deflate)",
+            return Err(UsageError::InvalidInput(
+                "extension: permessage-deflate is negotiated through Config::deflate",
             ));
         }
         Ok(request
@@ -233,7 +232,10 @@ impl ClientHandshake {
     ///
     /// Returns `Ok(None)` while the response head is incomplete, then the checked response
     /// and the connection, already fed with any frames that followed the head.
-    pub fn receive(&mut self, data: &[u8]) -> Result<Option<Connected>, Error> {
+    pub fn receive(
+        &mut self,
+        data: &[u8],
+    ) -> Result<Option<(UpgradeResponse, Connection)>, HandshakeError> {
         let Some((head, consumed)) = self.parser.feed(data)? else {
             return Ok(None);
         };
@@ -246,13 +248,10 @@ impl ClientHandshake {
             connection.enable_deflate(agreed, deflate);
         }
         connection.receive(data.get(consumed..).unwrap_or_default());
-        Ok(Some(Connected {
-            response,
-            connection,
-        }))
+        Ok(Some((response, connection)))
     }
 
-    fn check(&self, head: Head) -> Result<Response, HandshakeError> {
+    fn check(&self, head: Head) -> Result<UpgradeResponse, HandshakeError> {
         let status = match head.start {
             StartLine::Response { status, .. } => status,
             StartLine::Request { .. } => return Err(HandshakeError::MalformedStatusLine),
@@ -295,7 +294,7 @@ impl ClientHandshake {
                 return Err(HandshakeError::ExtensionNotOffered(extension.name.clone()));
             }
         }
-        Ok(Response {
+        Ok(UpgradeResponse {
             head,
             status,
             protocol,
@@ -304,16 +303,17 @@ impl ClientHandshake {
     }
 }
 
-/// The server's accepting response, checked.
+/// The server's answer to a client's upgrade request: a 101, checked against what was
+/// asked.
 #[derive(Debug, Clone)]
-pub struct Response {
+pub struct UpgradeResponse {
     head: Head,
     status: u16,
     protocol: Option<String>,
     extensions: Vec<Extension>,
 }
 
-impl Response {
+impl UpgradeResponse {
     /// The status code (101).
     pub fn status(&self) -> u16 {
         self.status
@@ -338,15 +338,6 @@ impl Response {
     pub fn head(&self) -> &Head {
         &self.head
     }
-}
-
-/// A completed client handshake.
-#[derive(Debug)]
-pub struct Connected {
-    /// The server's response.
-    pub response: Response,
-    /// The connection, already fed with any frames that followed the response head.
-    pub connection: Connection,
 }
 
 #[cfg(test)]

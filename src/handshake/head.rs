@@ -18,7 +18,8 @@
 use std::ops::Range;
 
 use crate::config::Config;
-use crate::error::{CapacityError, Error, HandshakeError};
+use crate::error::HandshakeError;
+use crate::http_syntax::{is_field_value, is_token_byte};
 
 /// Which start line the head begins with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +168,7 @@ impl HeadParser {
 
     /// Feeds the next bytes. Returns `Ok(Some((head, consumed)))` once the blank line ending
     /// the head is found, where `consumed` counts the bytes of `data` that belong to the head.
-    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<Option<(Head, usize)>, Error> {
+    pub(crate) fn feed(&mut self, data: &[u8]) -> Result<Option<(Head, usize)>, HandshakeError> {
         if self.bytes.capacity() == 0 {
             // Most heads arrive in one read: take room for all of it at once (within the
             // limit), rather than growing line by line.
@@ -204,6 +205,7 @@ impl HeadParser {
 
     /// How many byte inspections the parser has made (each byte is inspected at most twice
     /// by the parser itself: once looking for the line end, once checking the line).
+    #[cfg(test)]
     pub(crate) fn bytes_examined(&self) -> u64 {
         self.examined
     }
@@ -216,16 +218,16 @@ impl HeadParser {
     }
 
     /// Refuses `more` bytes that would cross the head or line limit.
-    fn check_room_for(&self, more: usize) -> Result<(), CapacityError> {
+    fn check_room_for(&self, more: usize) -> Result<(), HandshakeError> {
         let line_len = self.bytes.len() - self.line_start + more;
         if line_len > self.limits.line_bytes {
-            return Err(CapacityError::LineTooLong {
+            return Err(HandshakeError::LineTooLong {
                 limit: self.limits.line_bytes,
                 start_line: self.start.is_none(),
             });
         }
         if self.bytes.len() + more > self.limits.head_bytes {
-            return Err(CapacityError::HeadTooLarge {
+            return Err(HandshakeError::HeadTooLarge {
                 limit: self.limits.head_bytes,
             });
         }
@@ -233,7 +235,7 @@ impl HeadParser {
     }
 
     /// Parses the line just completed; returns true if it was the blank line ending the head.
-    fn end_line(&mut self) -> Result<bool, Error> {
+    fn end_line(&mut self) -> Result<bool, HandshakeError> {
         let start = self.line_start;
         self.line_start = self.bytes.len();
         // Drop the LF, and the CR before it (a bare LF is accepted as a line end).
@@ -247,7 +249,7 @@ impl HeadParser {
             // A bare CR is in no token, target, version or value, so a line holding one
             // fails to parse: look for it only then, to say so.
             if self.slice(&line).contains(&b'\r') {
-                HandshakeError::BareCarriageReturn.into()
+                HandshakeError::BareCarriageReturn
             } else {
                 error
             }
@@ -255,7 +257,7 @@ impl HeadParser {
     }
 
     /// Parses a complete line, without its line end.
-    fn parse_line(&mut self, line: Range<usize>) -> Result<bool, Error> {
+    fn parse_line(&mut self, line: Range<usize>) -> Result<bool, HandshakeError> {
         if self.start.is_none() {
             if line.is_empty() {
                 // RFC 9112 section 2.2: ignore empty lines before the start line.
@@ -272,10 +274,9 @@ impl HeadParser {
         }
         let field = self.parse_field(line)?;
         if self.fields.len() == self.limits.headers {
-            return Err(CapacityError::TooManyHeaders {
+            return Err(HandshakeError::TooManyHeaders {
                 limit: self.limits.headers,
-            }
-            .into());
+            });
         }
         if self.fields.is_empty() {
             self.fields
@@ -290,8 +291,8 @@ impl HeadParser {
     }
 
     /// `method SP request-target SP HTTP-version`
-    fn parse_request_line(&self, line: Range<usize>) -> Result<StartLine, Error> {
-        let malformed = || Error::from(HandshakeError::MalformedRequestLine);
+    fn parse_request_line(&self, line: Range<usize>) -> Result<StartLine, HandshakeError> {
+        let malformed = || HandshakeError::MalformedRequestLine;
         let bytes = self.slice(&line);
         let first_space = bytes
             .iter()
@@ -321,8 +322,8 @@ impl HeadParser {
     }
 
     /// `HTTP-version SP status-code [SP reason-phrase]`
-    fn parse_status_line(&self, line: Range<usize>) -> Result<StartLine, Error> {
-        let malformed = || Error::from(HandshakeError::MalformedStatusLine);
+    fn parse_status_line(&self, line: Range<usize>) -> Result<StartLine, HandshakeError> {
+        let malformed = || HandshakeError::MalformedStatusLine;
         let bytes = self.slice(&line);
         let version = bytes.get(..8).ok_or_else(malformed)?;
         let minor_version = parse_version(version).map_err(|e| e.unwrap_or_else(malformed))?;
@@ -352,10 +353,10 @@ impl HeadParser {
     }
 
     /// `field-name ":" OWS field-value OWS`
-    fn parse_field(&self, line: Range<usize>) -> Result<Field, Error> {
+    fn parse_field(&self, line: Range<usize>) -> Result<Field, HandshakeError> {
         let bytes = self.slice(&line);
         if matches!(bytes.first(), Some(b' ' | b'\t')) {
-            return Err(HandshakeError::ObsoleteLineFolding.into());
+            return Err(HandshakeError::ObsoleteLineFolding);
         }
         let colon = bytes
             .iter()
@@ -363,11 +364,11 @@ impl HeadParser {
             .ok_or(HandshakeError::MalformedHeader)?;
         let name = bytes.get(..colon).unwrap_or_default();
         if name.is_empty() || !name.iter().all(|&b| is_token_byte(b)) {
-            return Err(HandshakeError::MalformedHeader.into());
+            return Err(HandshakeError::MalformedHeader);
         }
         let value = bytes.get(colon + 1..).unwrap_or_default();
         if !is_field_value(value) {
-            return Err(HandshakeError::InvalidHeaderValue.into());
+            return Err(HandshakeError::InvalidHeaderValue);
         }
         let leading = value
             .iter()
@@ -413,38 +414,17 @@ fn find_newline(bytes: &[u8]) -> Option<usize> {
 
 /// `HTTP/1.0` → 0, `HTTP/1.1` → 1; `Err(Some(_))` for another well-formed version,
 /// `Err(None)` for something that is not a version at all.
-fn parse_version(version: &[u8]) -> Result<u8, Option<Error>> {
+fn parse_version(version: &[u8]) -> Result<u8, Option<HandshakeError>> {
     match version {
         b"HTTP/1.1" => Ok(1),
         b"HTTP/1.0" => Ok(0),
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
-            Err(Some(HandshakeError::UnsupportedHttpVersion.into()))
+            Err(Some(HandshakeError::UnsupportedHttpVersion))
         }
         _ => Err(None),
     }
-}
-
-/// `tchar` of RFC 9110: the characters of a token.
-pub(crate) fn is_token_byte(byte: u8) -> bool {
-    matches!(byte,
-        b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z'
-        | b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
-        | b'`' | b'|' | b'~')
-}
-
-/// Whether every byte of `value` may appear in a field value. Looks at every byte, with no
-/// early exit, so the compiler checks many at once (values are most of a head's bytes).
-fn is_field_value(value: &[u8]) -> bool {
-    value
-        .iter()
-        .fold(true, |valid, &byte| valid & is_field_value_byte(byte))
-}
-
-/// Bytes allowed in a field value: visible ASCII, space, tab, and obs-text (0x80-0xFF).
-pub(crate) fn is_field_value_byte(byte: u8) -> bool {
-    matches!(byte, b'\t' | b' '..=b'~' | 0x80..=0xFF)
 }
 
 #[cfg(test)]

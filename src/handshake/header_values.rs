@@ -13,7 +13,8 @@
     clippy::panic
 )]
 
-use super::head::is_token_byte;
+use crate::extension::Extension;
+use crate::http_syntax::is_token_byte;
 
 /// The non-empty elements of a comma-separated list (`#element` in RFC 9110), trimmed.
 pub(crate) fn list_items(value: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -43,74 +44,6 @@ pub(crate) fn parse_protocols<'a>(values: impl Iterator<Item = &'a [u8]>) -> Opt
     Some(protocols)
 }
 
-/// One extension of `Sec-WebSocket-Extensions`: a name and its parameters.
-///
-/// ```
-/// use rfc6455::handshake::Extension;
-/// let offer = Extension::new("permessage-deflate")
-///     .with_param("client_max_window_bits", None)
-///     .with_param("server_max_window_bits", Some("10"));
-/// assert_eq!(
-///     offer.to_string(),
-///     "permessage-deflate; client_max_window_bits; server_max_window_bits=10"
-/// );
-/// assert_eq!(offer.param("server_max_window_bits"), Some(Some("10")));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Extension {
-    /// The extension's name (a token), such as `permessage-deflate`.
-    pub name: String,
-    /// Its parameters in order: a name, and a value if one was given (quotes removed).
-    pub params: Vec<(String, Option<String>)>,
-}
-
-impl Extension {
-    /// An extension with no parameters.
-    pub fn new(name: impl Into<String>) -> Extension {
-        Extension {
-            name: name.into(),
-            params: Vec::new(),
-        }
-    }
-
-    /// This extension with one more parameter.
-    pub fn with_param(mut self, name: impl Into<String>, value: Option<&str>) -> Extension {
-        self.params.push((name.into(), value.map(str::to_owned)));
-        self
-    }
-
-    /// `Some(value)` if the parameter is present (`Some(None)` when it has no value).
-    pub fn param(&self, name: &str) -> Option<Option<&str>> {
-        self.params
-            .iter()
-            .find(|(param, _)| param.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_deref())
-    }
-
-    /// True if the name and every parameter are tokens, so it can be written as is.
-    pub(crate) fn is_valid(&self) -> bool {
-        let token = |s: &str| !s.is_empty() && s.bytes().all(is_token_byte);
-        token(&self.name)
-            && self
-                .params
-                .iter()
-                .all(|(name, value)| token(name) && value.as_deref().is_none_or(token))
-    }
-}
-
-impl std::fmt::Display for Extension {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name)?;
-        for (name, value) in &self.params {
-            match value {
-                Some(value) => write!(f, "; {name}={value}")?,
-                None => write!(f, "; {name}")?,
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Parses `Sec-WebSocket-Extensions` values (RFC 6455 section 9.1); `None` if malformed.
 pub(crate) fn parse_extensions<'a>(
     values: impl Iterator<Item = &'a [u8]>,
@@ -118,10 +51,10 @@ pub(crate) fn parse_extensions<'a>(
     parse_extensions_counting(values, &mut 0)
 }
 
-/// How many bytes the extension parser looks at for `value` (hidden; the hostile-input
-/// tests use it to show the work is linear in the header's length, whatever it holds).
-#[doc(hidden)]
-pub fn extension_parse_steps(value: &[u8]) -> u64 {
+/// How many bytes the extension parser looks at for `value`: the tests use it to show the
+/// work is linear in the header's length, whatever it holds.
+#[cfg(test)]
+pub(crate) fn extension_parse_steps(value: &[u8]) -> u64 {
     let mut steps = 0;
     let _ = parse_extensions_counting(std::iter::once(value), &mut steps);
     steps
@@ -332,5 +265,32 @@ mod tests {
         assert_eq!(extensions(&offer.to_string()).unwrap(), [offer]);
         assert!(!Extension::new("bad\r\nname").is_valid());
         assert!(!Extension::new("a").with_param("b", Some("c\n")).is_valid());
+    }
+
+    /// The ReDoS class: values built to make a backtracking parser explode. The parser
+    /// makes one pass: at most a few looks per byte, whatever the shape.
+    #[test]
+    fn extension_values_of_every_hostile_shape_parse_in_linear_time() {
+        let megabyte = 1 << 20;
+        let shapes: Vec<Vec<u8>> = vec![
+            b"a;".repeat(megabyte / 2),
+            b"a; b=\""
+                .iter()
+                .copied()
+                .chain(std::iter::repeat_n(b'\\', megabyte))
+                .collect(),
+            b", ".repeat(megabyte / 2),
+            b"a".repeat(megabyte),
+            b"a; b=c, ".repeat(megabyte / 8),
+            b"a; b=\"c\\d\"".repeat(megabyte / 10),
+        ];
+        for value in shapes {
+            let steps = extension_parse_steps(&value);
+            assert!(
+                steps <= 4 * value.len() as u64 + 16,
+                "{steps} looks for {} bytes",
+                value.len()
+            );
+        }
     }
 }

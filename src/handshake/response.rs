@@ -1,15 +1,17 @@
-//! Writing HTTP responses: the 101 that accepts an upgrade, the short responses that refuse
-//! one, and [`HttpResponse`] for plain HTTP on the WebSocket port. Every value a caller
-//! supplies is checked before it is written (no CR, LF, NUL or other control character can
-//! inject a header).
+//! Writing HTTP heads: [`HttpResponse`], the one type for every response that is not a
+//! 101 (plain HTTP on the WebSocket port, and every refusal of an upgrade), and the header
+//! writers the 101 and the client's request share. Every value a caller supplies is checked
+//! before it is written (no CR, LF, NUL or other control character can inject a header).
 
 use bytes::Bytes;
 
-use super::head::{is_field_value_byte, is_token_byte};
-use crate::error::HandshakeError;
+use crate::error::{HandshakeError, UsageError};
+use crate::http_syntax::{is_field_value_byte, is_token_byte};
 
-/// A plain HTTP response, for requests on the WebSocket port that are not upgrades (a page,
-/// a health check). It always closes the connection after the body.
+/// An HTTP response other than the 101: the answer to a plain HTTP request on the WebSocket
+/// port (a page, a health check) and to every upgrade that is refused, whether by the
+/// handshake (`HttpResponse::from(&error)`) or by the application (401, 403, 404...). It
+/// always closes the connection after the body.
 ///
 /// ```
 /// use rfc6455::handshake::HttpResponse;
@@ -63,26 +65,69 @@ impl HttpResponse {
 
     /// The whole response as bytes; refuses a status outside 100-999 and headers that are
     /// invalid or that it writes itself.
-    pub fn encode(&self) -> Result<Vec<u8>, HandshakeError> {
+    pub fn encode(&self) -> Result<Vec<u8>, UsageError> {
         if !(100..=999).contains(&self.status) {
-            return Err(HandshakeError::InvalidInput("the status code"));
+            return Err(UsageError::InvalidInput("status code"));
         }
-        let mut out = Vec::with_capacity(128 + self.body.len());
-        write_status_line(&mut out, self.status);
         for (name, value) in &self.headers {
             check_header(name, value)?;
             if name.eq_ignore_ascii_case("Content-Length")
                 || name.eq_ignore_ascii_case("Connection")
             {
-                return Err(HandshakeError::InvalidInput("a header the response writes"));
+                return Err(UsageError::InvalidInput("header: the response writes it"));
             }
+        }
+        Ok(self.encode_checked())
+    }
+
+    /// The response as bytes, when its status and headers are known to be valid: the
+    /// crate's own responses, or one [`encode`](Self::encode) has checked.
+    pub(crate) fn encode_checked(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128 + self.body.len());
+        write_status_line(&mut out, self.status);
+        for (name, value) in &self.headers {
             write_header(&mut out, name, value);
         }
         write_header(&mut out, "Content-Length", &self.body.len().to_string());
         write_header(&mut out, "Connection", "close");
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
-        Ok(out)
+        out
+    }
+
+    /// The response for anything that went wrong in the crate's own handling of a request:
+    /// 500, with the error as its body. Always encodes.
+    #[cfg(feature = "blocking")]
+    pub(crate) fn internal_error(error: &dyn std::fmt::Display) -> HttpResponse {
+        HttpResponse::text(500, error.to_string())
+    }
+}
+
+/// The refusal of a request that failed the handshake: its status
+/// ([`HandshakeError::http_status`]), the headers RFC 6455 asks for (426 names the version
+/// we speak, 405 the method we allow), and the error as a plain-text body.
+///
+/// ```
+/// use rfc6455::handshake::{HttpResponse, ServerHandshake};
+/// use rfc6455::Config;
+///
+/// let mut handshake = ServerHandshake::new(&Config::default());
+/// let head = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+///              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+/// let error = handshake.receive(head).unwrap_err();
+/// let response = HttpResponse::from(&error).encode().unwrap();
+/// assert!(response.starts_with(b"HTTP/1.1 426 Upgrade Required\r\n"));
+/// assert!(response.windows(25).any(|w| w == b"Sec-WebSocket-Version: 13"));
+/// ```
+impl From<&HandshakeError> for HttpResponse {
+    fn from(error: &HandshakeError) -> HttpResponse {
+        let status = error.http_status();
+        let response = HttpResponse::text(status, error.to_string());
+        match status {
+            426 => response.header("Sec-WebSocket-Version", "13"),
+            405 => response.header("Allow", "GET"),
+            _ => response,
+        }
     }
 }
 
@@ -91,34 +136,28 @@ pub(crate) fn reason_phrase(status: u16) -> &'static str {
     match status {
         101 => "Switching Protocols",
         200 => "OK",
+        201 => "Created",
         204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
         400 => "Bad Request",
+        401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Content Too Large",
         414 => "URI Too Long",
         426 => "Upgrade Required",
+        429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "",
     }
-}
-
-/// A complete response with a plain-text body that closes the connection.
-pub(crate) fn simple_response(status: u16, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128 + body.len());
-    write_status_line(&mut out, status);
-    for (name, value) in headers {
-        write_header(&mut out, name, value);
-    }
-    write_header(&mut out, "Content-Type", "text/plain; charset=utf-8");
-    write_header(&mut out, "Content-Length", &body.len().to_string());
-    write_header(&mut out, "Connection", "close");
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body.as_bytes());
-    out
 }
 
 pub(crate) fn write_status_line(out: &mut Vec<u8>, status: u16) {
@@ -135,20 +174,20 @@ pub(crate) fn write_header(out: &mut Vec<u8>, name: &str, value: &str) {
 
 /// Refuses a header whose name is not a token or whose value holds CR, LF, NUL or another
 /// control character.
-pub(crate) fn check_header(name: &str, value: &str) -> Result<(), HandshakeError> {
+pub(crate) fn check_header(name: &str, value: &str) -> Result<(), UsageError> {
     if name.is_empty() || !name.bytes().all(is_token_byte) {
-        return Err(HandshakeError::InvalidInput("a header name"));
+        return Err(UsageError::InvalidInput("header name"));
     }
     if !value.bytes().all(is_field_value_byte) {
-        return Err(HandshakeError::InvalidInput("a header value"));
+        return Err(UsageError::InvalidInput("header value"));
     }
     Ok(())
 }
 
 /// Refuses a value that must be a token (a subprotocol, for example).
-pub(crate) fn check_token(value: &str, what: &'static str) -> Result<(), HandshakeError> {
+pub(crate) fn check_token(value: &str, what: &'static str) -> Result<(), UsageError> {
     if value.is_empty() || !value.bytes().all(is_token_byte) {
-        return Err(HandshakeError::InvalidInput(what));
+        return Err(UsageError::InvalidInput(what));
     }
     Ok(())
 }
@@ -158,13 +197,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn simple_response_is_well_formed() {
-        let response = simple_response(426, &[("Sec-WebSocket-Version", "13")], "nope");
-        let text = String::from_utf8(response).unwrap();
+    fn every_handshake_error_converts_to_a_well_formed_refusal() {
+        let refusal = |error: HandshakeError| {
+            String::from_utf8(HttpResponse::from(&error).encode().unwrap()).unwrap()
+        };
+        let text = refusal(HandshakeError::UnsupportedVersion);
         assert!(text.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
         assert!(text.contains("\r\nSec-WebSocket-Version: 13\r\n"));
-        assert!(text.contains("\r\nContent-Length: 4\r\n"));
-        assert!(text.ends_with("\r\n\r\nnope"));
+        let body = HandshakeError::UnsupportedVersion.to_string();
+        assert!(text.contains(&format!("\r\nContent-Length: {}\r\n", body.len())));
+        assert!(text.ends_with(&format!("\r\n\r\n{body}")));
+        assert!(refusal(HandshakeError::MethodNotGet).contains("\r\nAllow: GET\r\n"));
+        let line = HandshakeError::LineTooLong {
+            limit: 8,
+            start_line: true,
+        };
+        assert!(refusal(line).starts_with("HTTP/1.1 414 URI Too Long\r\n"));
+        let head = HandshakeError::HeadTooLarge { limit: 8 };
+        assert!(refusal(head).starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        assert!(
+            refusal(HandshakeError::AcceptMismatch).starts_with("HTTP/1.1 502 Bad Gateway\r\n")
+        );
     }
 
     #[test]

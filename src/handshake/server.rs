@@ -1,5 +1,6 @@
 //! The server side of the opening handshake: read a request head, tell a WebSocket upgrade
 //! from a plain HTTP request, validate the upgrade, and write the 101 that accepts it.
+//! Refusing is not done here: every refusal is an [`HttpResponse`](super::HttpResponse).
 
 // Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
 #![deny(
@@ -13,10 +14,11 @@ use bytes::Bytes;
 
 use super::accept_key::{accept_key, is_valid_key};
 use super::head::{Head, HeadKind, HeadParser, StartLine};
-use super::header_values::{Extension, lists_contain, parse_extensions, parse_protocols};
-use super::response::{check_header, simple_response, write_header, write_status_line};
+use super::header_values::{lists_contain, parse_extensions, parse_protocols};
+use super::response::{check_header, write_header, write_status_line};
 use crate::config::Config;
-use crate::error::{Error, HandshakeError};
+use crate::error::{HandshakeError, UsageError};
+use crate::extension::Extension;
 use crate::protocol::{Connection, Role};
 
 /// Reads a request head, in chunks of any size, and classifies it.
@@ -36,12 +38,12 @@ use crate::protocol::{Connection, Role};
 /// assert_eq!(upgrade.path(), "/chat");
 /// assert_eq!(upgrade.protocols(), ["chat", "superchat"]);
 ///
-/// let accepted = upgrade.accept(&Accept::new().protocol("chat"), &config).unwrap();
-/// let response = String::from_utf8(accepted.response).unwrap();
+/// let (response, connection) = upgrade.accept(&Accept::new().protocol("chat"), &config).unwrap();
+/// let response = String::from_utf8(response).unwrap();
 /// assert!(response.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
 /// assert!(response.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
 /// assert!(response.contains("Sec-WebSocket-Protocol: chat\r\n"));
-/// // `accepted.connection` now speaks WebSocket.
+/// // Write the response; `connection` now speaks WebSocket.
 /// ```
 #[derive(Debug)]
 pub struct ServerHandshake {
@@ -54,7 +56,7 @@ pub enum Incoming {
     /// A valid WebSocket upgrade: accept it or refuse it.
     Upgrade(UpgradeRequest),
     /// A request that asks for no WebSocket upgrade: answer it as plain HTTP.
-    Http(Request),
+    Http(HttpRequest),
 }
 
 impl ServerHandshake {
@@ -68,37 +70,36 @@ impl ServerHandshake {
     /// Feeds the next bytes read from the client.
     ///
     /// Returns `Ok(None)` while the head is incomplete, then the classified request; bytes
-    /// after the head are kept in [`Request::remainder`]. A malformed head, a crossed limit
-    /// or an invalid upgrade is an error whose
-    /// [`rejection_response`](Error::rejection_response) is the response to send (400, 405,
-    /// 414, 426, 431 or 505).
-    pub fn receive(&mut self, data: &[u8]) -> Result<Option<Incoming>, Error> {
+    /// after the head are kept in [`HttpRequest::remainder`]. A malformed head, a crossed
+    /// limit or an invalid upgrade is an error, and `HttpResponse::from(&error)` is the
+    /// response to send (400, 405, 414, 426, 431 or 505).
+    pub fn receive(&mut self, data: &[u8]) -> Result<Option<Incoming>, HandshakeError> {
         let Some((head, consumed)) = self.parser.feed(data)? else {
             return Ok(None);
         };
         let remainder = Bytes::copy_from_slice(data.get(consumed..).unwrap_or_default());
-        let request = Request { head, remainder };
+        let request = HttpRequest { head, remainder };
         if !lists_contain(request.head.header_values("Upgrade"), "websocket") {
             return Ok(Some(Incoming::Http(request)));
         }
         UpgradeRequest::validate(request).map(|upgrade| Some(Incoming::Upgrade(upgrade)))
     }
 
-    /// Byte inspections so far, to show that parsing is linear (used by tests and benches).
-    #[doc(hidden)]
-    pub fn bytes_examined(&self) -> u64 {
+    /// Byte inspections so far, to show that parsing is linear.
+    #[cfg(test)]
+    pub(crate) fn bytes_examined(&self) -> u64 {
         self.parser.bytes_examined()
     }
 }
 
-/// A parsed HTTP request head.
+/// A parsed HTTP request head, and the bytes that followed it.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct HttpRequest {
     head: Head,
     remainder: Bytes,
 }
 
-impl Request {
+impl HttpRequest {
     /// The method, such as `GET`.
     pub fn method(&self) -> &str {
         match &self.head.start {
@@ -154,38 +155,38 @@ impl Request {
 /// A validated WebSocket upgrade request.
 #[derive(Debug, Clone)]
 pub struct UpgradeRequest {
-    request: Request,
+    request: HttpRequest,
     protocols: Vec<String>,
     extensions: Vec<Extension>,
 }
 
 impl std::ops::Deref for UpgradeRequest {
-    type Target = Request;
-    fn deref(&self) -> &Request {
+    type Target = HttpRequest;
+    fn deref(&self) -> &HttpRequest {
         &self.request
     }
 }
 
 impl UpgradeRequest {
-    fn validate(request: Request) -> Result<UpgradeRequest, Error> {
+    fn validate(request: HttpRequest) -> Result<UpgradeRequest, HandshakeError> {
         let head = &request.head;
         if request.method() != "GET" {
-            return Err(HandshakeError::MethodNotGet.into());
+            return Err(HandshakeError::MethodNotGet);
         }
         if request.minor_version() != 1 {
-            return Err(HandshakeError::Http10Upgrade.into());
+            return Err(HandshakeError::Http10Upgrade);
         }
         single_header(head, "Host")?;
         if !lists_contain(head.header_values("Connection"), "upgrade") {
-            return Err(HandshakeError::ConnectionNotUpgrade.into());
+            return Err(HandshakeError::ConnectionNotUpgrade);
         }
         let key = single_header(head, "Sec-WebSocket-Key")?;
         if !is_valid_key(key) {
-            return Err(HandshakeError::InvalidKey.into());
+            return Err(HandshakeError::InvalidKey);
         }
         let version = single_header(head, "Sec-WebSocket-Version")?;
         if version != b"13" {
-            return Err(HandshakeError::UnsupportedVersion.into());
+            return Err(HandshakeError::UnsupportedVersion);
         }
         let protocols = parse_protocols(head.header_values("Sec-WebSocket-Protocol")).ok_or(
             HandshakeError::MalformedHeaderValue("Sec-WebSocket-Protocol"),
@@ -201,7 +202,7 @@ impl UpgradeRequest {
     }
 
     /// The request head, remainder included.
-    pub fn request(&self) -> &Request {
+    pub fn request(&self) -> &HttpRequest {
         &self.request
     }
 
@@ -225,12 +226,16 @@ impl UpgradeRequest {
         self.header("Sec-WebSocket-Key").unwrap_or_default()
     }
 
-    /// Accepts the upgrade: the 101 response to write, and the connection (already fed
+    /// Accepts the upgrade: the 101 response to write, then the connection (already fed
     /// with any bytes that followed the request head).
     ///
     /// Refuses a subprotocol or an extension the client did not offer, and extra headers
     /// that are invalid or that the handshake writes itself.
-    pub fn accept(&self, accept: &Accept, config: &Config) -> Result<Accepted, Error> {
+    pub fn accept(
+        &self,
+        accept: &Accept,
+        config: &Config,
+    ) -> Result<(Vec<u8>, Connection), UsageError> {
         let mut response = Vec::with_capacity(160);
         write_status_line(&mut response, 101);
         write_header(&mut response, "Upgrade", "websocket");
@@ -242,7 +247,7 @@ impl UpgradeRequest {
         );
         if let Some(protocol) = &accept.protocol {
             if !self.protocols.contains(protocol) {
-                return Err(HandshakeError::ProtocolNotOffered(protocol.clone()).into());
+                return Err(UsageError::NotOffered(protocol.clone()));
             }
             write_header(&mut response, "Sec-WebSocket-Protocol", protocol);
         }
@@ -253,7 +258,7 @@ impl UpgradeRequest {
                 .iter()
                 .any(|offer| offer.name.eq_ignore_ascii_case(&extension.name));
             if !offered || !extension.is_valid() {
-                return Err(HandshakeError::ExtensionNotOffered(extension.name.clone()).into());
+                return Err(UsageError::NotOffered(extension.name.clone()));
             }
             extensions.push(extension.to_string());
         }
@@ -276,7 +281,7 @@ impl UpgradeRequest {
                 .iter()
                 .any(|reserved| name.eq_ignore_ascii_case(reserved))
             {
-                return Err(HandshakeError::InvalidInput("a header the handshake writes").into());
+                return Err(UsageError::InvalidInput("header: the handshake writes it"));
             }
             write_header(&mut response, name, value);
         }
@@ -287,10 +292,7 @@ impl UpgradeRequest {
             connection.enable_deflate(agreed, deflate_config);
         }
         connection.receive(&self.request.remainder);
-        Ok(Accepted {
-            response,
-            connection,
-        })
+        Ok((response, connection))
     }
 
     /// permessage-deflate, when `config.deflate` asks for it and the client offers it: the
@@ -300,7 +302,7 @@ impl UpgradeRequest {
         &self,
         accept: &Accept,
         config: &Config,
-    ) -> Result<Option<(Extension, crate::deflate::Agreed)>, HandshakeError> {
+    ) -> Result<Option<(Extension, crate::deflate::Agreed)>, UsageError> {
         let Some(deflate_config) = &config.deflate else {
             return Ok(None);
         };
@@ -309,20 +311,14 @@ impl UpgradeRequest {
             .iter()
             .any(|e| e.name.eq_ignore_ascii_case(crate::deflate::NAME));
         if by_hand {
-            return Err(HandshakeError::InvalidInput(
-                "permessage-deflate (it is negotiated through Config::deflate)",
+            return Err(UsageError::InvalidInput(
+                "extension: permessage-deflate is negotiated through Config::deflate",
             ));
         }
         Ok(crate::deflate::server_respond(
             &self.extensions,
             deflate_config,
         ))
-    }
-
-    /// A response refusing the upgrade with `status` (403 for a foreign origin, 404 for an
-    /// unknown path...) and a short plain-text body.
-    pub fn reject(&self, status: u16, body: &str) -> Vec<u8> {
-        simple_response(status, &[], body)
     }
 }
 
@@ -385,15 +381,6 @@ impl Accept {
         self.headers.push((name.into(), value.into()));
         self
     }
-}
-
-/// An accepted upgrade: the response to write, then the connection to drive.
-#[derive(Debug)]
-pub struct Accepted {
-    /// The 101 response head.
-    pub response: Vec<u8>,
-    /// The connection, already fed with any bytes that followed the request head.
-    pub connection: Connection,
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
     clippy::panic
 )]
 
-use crate::error::HandshakeError;
+use crate::error::UsageError;
 
 /// A parsed `ws://host[:port][/path][?query]` or `wss://...` URL.
 ///
@@ -34,23 +34,21 @@ pub struct Url {
 impl Url {
     /// Parses a WebSocket URL. Refuses other schemes, fragments, user info, and
     /// characters that are not visible ASCII (percent-encode them).
-    pub fn parse(url: &str) -> Result<Url, HandshakeError> {
+    pub fn parse(url: &str) -> Result<Url, UsageError> {
         let (secure, rest) = if let Some(rest) = strip_prefix_ignore_case(url, "ws://") {
             (false, rest)
         } else if let Some(rest) = strip_prefix_ignore_case(url, "wss://") {
             (true, rest)
         } else {
-            return Err(HandshakeError::InvalidUrl(
-                "the scheme must be ws:// or wss://",
-            ));
+            return Err(UsageError::InvalidUrl("the scheme must be ws:// or wss://"));
         };
         if rest.contains('#') {
-            return Err(HandshakeError::InvalidUrl("fragments are not allowed"));
+            return Err(UsageError::InvalidUrl("fragments are not allowed"));
         }
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, resource) = rest.split_at(split);
         if authority.contains('@') {
-            return Err(HandshakeError::InvalidUrl("user info is not supported"));
+            return Err(UsageError::InvalidUrl("user info is not supported"));
         }
         let (host, port) = split_host_port(authority)?;
         let resource = match resource {
@@ -59,7 +57,7 @@ impl Url {
             path => path.to_owned(),
         };
         if !resource.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(HandshakeError::InvalidUrl(
+            return Err(UsageError::InvalidUrl(
                 "the path may only hold visible ASCII (percent-encode the rest)",
             ));
         }
@@ -115,11 +113,11 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
         .flatten()
 }
 
-fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), HandshakeError> {
+fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), UsageError> {
     let (host, port) = if authority.starts_with('[') {
         let end = authority
             .find(']')
-            .ok_or(HandshakeError::InvalidUrl("unterminated IPv6 address"))?;
+            .ok_or(UsageError::InvalidUrl("unterminated IPv6 address"))?;
         let (host, after) = authority.split_at(end + 1);
         let inner = host.get(1..host.len() - 1).unwrap_or_default();
         if inner.is_empty()
@@ -127,13 +125,13 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), HandshakeErro
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
         {
-            return Err(HandshakeError::InvalidUrl("invalid IPv6 address"));
+            return Err(UsageError::InvalidUrl("invalid IPv6 address"));
         }
         match after {
             "" => (host, None),
             _ => match after.strip_prefix(':') {
                 Some(port) => (host, Some(port)),
-                None => return Err(HandshakeError::InvalidUrl("junk after the IPv6 address")),
+                None => return Err(UsageError::InvalidUrl("junk after the IPv6 address")),
             },
         }
     } else {
@@ -148,7 +146,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), HandshakeErro
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-._~%".contains(&b)));
     if !host_ok {
-        return Err(HandshakeError::InvalidUrl("invalid host"));
+        return Err(UsageError::InvalidUrl("invalid host"));
     }
     let port = match port {
         None => None,
@@ -157,7 +155,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<u16>), HandshakeErro
                 .filter(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|port| port.parse::<u16>().ok())
                 .filter(|&port| port != 0)
-                .ok_or(HandshakeError::InvalidUrl("invalid port"))?,
+                .ok_or(UsageError::InvalidUrl("invalid port"))?,
         ),
     };
     Ok((host, port))

@@ -13,7 +13,8 @@ mod message;
 mod output;
 mod utf8;
 
-pub use close::{CloseCode, CloseFrame};
+pub use crate::close_code::CloseCode;
+pub use close::CloseFrame;
 pub use connection::{Connection, MessageKind, Role, State};
 pub use encoded::EncodedMessage;
 pub use event::{Event, Text};

@@ -472,7 +472,7 @@ impl<A: Application> EventLoop<A> {
                 Ok(None) => continue,
                 Ok(Some(Ok(incoming))) => return self.start_server(key, incoming),
                 Ok(Some(Err(connected))) => return self.start_client(key, connected),
-                Err(error) => return self.refuse(key, error),
+                Err(error) => return self.refuse(key, error.into()),
             }
         }
     }
@@ -500,10 +500,10 @@ impl<A: Application> EventLoop<A> {
                 return self.respond(key, &HttpResponse::text(500, error.to_string()));
             }
         };
-        let mut connection = accepted.connection;
+        let (response, mut connection) = accepted;
         // The 101 goes into the loop's write buffer, ahead of any frame.
         connection.swap_output_buffer(&mut self.state.write_buffer);
-        connection.queue_raw(&accepted.response);
+        connection.queue_raw(&response);
         slot.target = Box::from(upgrade.target());
         slot.protocol = accept.selected_protocol().map(Box::from);
         slot.phase = Phase::Open(connection);
@@ -512,11 +512,16 @@ impl<A: Application> EventLoop<A> {
     }
 
     /// A response head arrived and checked out: the client connection is open.
-    fn start_client(&mut self, key: usize, connected: crate::handshake::Connected) {
+    fn start_client(
+        &mut self,
+        key: usize,
+        connected: (crate::handshake::UpgradeResponse, crate::Connection),
+    ) {
+        let (response, connection) = connected;
         let Some(slot) = self.state.slots.get_mut(key) else {
             return;
         };
-        slot.protocol = connected.response.protocol().map(Box::from);
+        slot.protocol = response.protocol().map(Box::from);
         slot.target = slot
             .origin
             .as_ref()
@@ -524,7 +529,7 @@ impl<A: Application> EventLoop<A> {
         if let Some(origin) = &mut slot.origin {
             origin.attempt = 0;
         }
-        slot.phase = Phase::Open(connected.connection);
+        slot.phase = Phase::Open(connection);
         slot.since = self.state.now;
         self.opened(key);
     }
@@ -549,16 +554,17 @@ impl<A: Application> EventLoop<A> {
         if is_client {
             return self.lost(key, Some(error));
         }
-        let response = error.rejection_response().unwrap_or_else(|| {
-            crate::handshake::response::simple_response(400, &[], &error.to_string())
-        });
-        self.write_http(key, response.into_boxed_slice());
+        let response = match &error {
+            Error::Handshake(error) => HttpResponse::from(error),
+            other => HttpResponse::internal_error(other),
+        };
+        self.write_http(key, response.encode_checked().into_boxed_slice());
     }
 
     fn respond(&mut self, key: usize, response: &HttpResponse) {
-        let bytes = response.encode().unwrap_or_else(|error| {
-            crate::handshake::response::simple_response(500, &[], &error.to_string())
-        });
+        let bytes = response
+            .encode()
+            .unwrap_or_else(|error| HttpResponse::internal_error(&error).encode_checked());
         self.write_http(key, bytes.into_boxed_slice());
     }
 

@@ -30,7 +30,7 @@ pub(crate) use slot::Slot;
 pub(crate) use state::{LoopState, Outgoing};
 
 use crate::error::Error;
-use crate::handshake::{Accept, HttpResponse, Request, UpgradeRequest};
+use crate::handshake::{Accept, HttpRequest, HttpResponse, UpgradeRequest};
 use crate::protocol::{CloseCode, Message};
 
 /// What a loop calls on events. `key` names the connection's slot in `state`.
@@ -45,7 +45,7 @@ pub(crate) trait Application: Send + Sync + 'static {
         data: &mut Self::Data,
     ) -> Result<Accept, HttpResponse>;
     /// A plain HTTP request arrived on the WebSocket port.
-    fn http(&self, request: &Request) -> HttpResponse;
+    fn http(&self, request: &HttpRequest) -> HttpResponse;
     /// The WebSocket opened.
     fn open(&self, state: &mut LoopState<Self::Data>, key: usize);
     /// A complete message arrived.

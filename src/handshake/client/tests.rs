@@ -15,13 +15,16 @@ fn response(extra: &str) -> String {
     )
 }
 
-fn outcome(request: &ClientRequest, response: &str) -> Result<Option<Connected>, Error> {
+fn outcome(
+    request: &ClientRequest,
+    response: &str,
+) -> Result<Option<(UpgradeResponse, Connection)>, HandshakeError> {
     handshake(request).receive(response.as_bytes())
 }
 
 fn refusal(request: &ClientRequest, response: &str) -> HandshakeError {
     match outcome(request, response) {
-        Err(Error::Handshake(error)) => error,
+        Err(error) => error,
         other => panic!("accepted: {other:?}"),
     }
 }
@@ -76,7 +79,7 @@ fn refuses_injection_in_everything_the_caller_supplies() {
     for request in bad {
         let error = ClientHandshake::new(&request, &config).unwrap_err();
         assert!(
-            matches!(error, Error::Handshake(HandshakeError::InvalidInput(_))),
+            matches!(error, Error::Usage(UsageError::InvalidInput(_))),
             "{request:?}: {error:?}"
         );
     }
@@ -89,12 +92,11 @@ fn accepts_a_valid_response_at_every_split() {
     data.extend_from_slice(&[0x81, 0x02, b'h', b'i']);
     for cut in 0..=data.len() {
         let mut handshake = handshake(&request);
-        let (connected, rest) = match handshake.receive(&data[..cut]).unwrap() {
+        let ((response, mut connection), rest) = match handshake.receive(&data[..cut]).unwrap() {
             Some(connected) => (connected, &data[cut..]),
             None => (handshake.receive(&data[cut..]).unwrap().unwrap(), &[][..]),
         };
-        assert_eq!(connected.response.protocol(), Some("chat"), "cut at {cut}");
-        let mut connection = connected.connection;
+        assert_eq!(response.protocol(), Some("chat"), "cut at {cut}");
         connection.receive(rest);
         assert!(
             matches!(connection.poll_event(), Ok(Some(Event::Text(t))) if t == "hi"),
@@ -177,18 +179,18 @@ fn a_declined_protocol_and_an_accepted_extension_are_reported() {
     let request = ClientRequest::new("a", "/")
         .protocol("chat")
         .extension(Extension::new("permessage-deflate"));
-    let connected = outcome(
+    let (response, _) = outcome(
         &request,
         &response("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"),
     )
     .unwrap()
     .unwrap();
-    assert_eq!(connected.response.protocol(), None);
+    assert_eq!(response.protocol(), None);
     assert_eq!(
-        connected.response.extensions()[0].param("server_no_context_takeover"),
+        response.extensions()[0].param("server_no_context_takeover"),
         Some(None)
     );
-    assert_eq!(connected.response.status(), 101);
+    assert_eq!(response.status(), 101);
 }
 
 /// The default configuration without permessage-deflate negotiation: these tests are about
@@ -211,7 +213,7 @@ fn permessage_deflate_offered_by_hand_is_refused_when_the_config_offers_it() {
     let request = ClientRequest::new("a", "/").extension(Extension::new("PerMessage-Deflate"));
     let error = ClientHandshake::with_nonce(&request, &Config::default(), NONCE).unwrap_err();
     assert!(
-        matches!(error, Error::Handshake(HandshakeError::InvalidInput(_))),
+        matches!(error, Error::Usage(UsageError::InvalidInput(_))),
         "{error:?}"
     );
     let other = ClientRequest::new("a", "/").extension(Extension::new("x-example"));
