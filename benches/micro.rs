@@ -12,7 +12,7 @@ use std::io::Cursor;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rfc6455::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, apply_mask};
 use rfc6455::handshake::ServerHandshake;
-use rfc6455::{Config, Connection, Event, MessageKind, Role};
+use rfc6455::{Config, Connection, Event, Message, MessageKind, Role};
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
@@ -179,8 +179,8 @@ fn utf8(c: &mut Criterion) {
                 b.iter(|| {
                     connection.receive(black_box(frame));
                     match connection.poll_event().unwrap() {
-                        Some(Event::Text(text)) => text.len(),
-                        Some(Event::Binary(data)) => data.len(),
+                        Some(Event::Message(Message::Text(text))) => text.len(),
+                        Some(Event::Message(Message::Binary(data))) => data.len(),
                         _ => unreachable!(),
                     }
                 })
@@ -206,7 +206,7 @@ fn assembly(c: &mut Criterion) {
         b.iter(|| {
             connection.receive(black_box(&stream));
             match connection.poll_event().unwrap() {
-                Some(Event::Binary(data)) => data.len(),
+                Some(Event::Message(Message::Binary(data))) => data.len(),
                 _ => unreachable!(),
             }
         })

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rfc6455::blocking::WebSocket;
 use rfc6455::handshake::{ClientRequest, Url};
-use rfc6455::{Config, Error, Event};
+use rfc6455::{Config, Error, Event, Message};
 
 fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
@@ -36,7 +36,7 @@ fn main() -> Result<(), Error> {
 fn case_count(base: &str) -> Result<u32, Error> {
     let (mut socket, _) = WebSocket::connect(&format!("{base}/getCaseCount"))?;
     let count = match socket.read()? {
-        Event::Text(text) => text.parse().unwrap_or(0),
+        Event::Message(Message::Text(text)) => text.parse().unwrap_or(0),
         _ => 0,
     };
     socket.close(rfc6455::CloseCode::NORMAL, "")?;
@@ -49,8 +49,7 @@ fn run_case(url: &str) -> Result<(), Error> {
         WebSocket::connect_with(&url, &ClientRequest::from_url(&url), &Config::default())?;
     let outcome = loop {
         match socket.read() {
-            Ok(Event::Text(text)) => socket.send_text(&text)?,
-            Ok(Event::Binary(data)) => socket.send_binary(&data)?,
+            Ok(Event::Message(message)) => socket.send(message)?,
             Ok(Event::Ping(_) | Event::Pong(_)) => {}
             Ok(Event::Close(_)) => break Ok(()),
             Err(error) => break Err(error),

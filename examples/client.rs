@@ -33,7 +33,7 @@ fn main() -> Result<(), rfc6455::Error> {
             let mut link = on_open.lock().unwrap_or_else(PoisonError::into_inner);
             link.id = Some(socket.id());
             for line in link.pending.drain(..) {
-                let _ = socket.send_text(&line);
+                let _ = socket.send(&line);
             }
         })
         .on_message(|_socket, message| match message.as_text() {
@@ -52,7 +52,7 @@ fn main() -> Result<(), rfc6455::Error> {
             let Ok(line) = line else { break };
             let mut link = link.lock().unwrap_or_else(PoisonError::into_inner);
             match link.id {
-                Some(id) if handle.send_text(id, &line).is_ok() => {}
+                Some(id) if handle.send(id, &line).is_ok() => {}
                 _ => link.pending.push(line),
             }
         }

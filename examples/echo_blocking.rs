@@ -41,8 +41,7 @@ fn serve(stream: TcpStream) -> Result<(), Error> {
     let mut socket = WebSocket::accept(stream, &Config::default())?;
     let outcome = loop {
         match socket.read() {
-            Ok(Event::Text(text)) => socket.send_text(&text)?,
-            Ok(Event::Binary(data)) => socket.send_binary(&data)?,
+            Ok(Event::Message(message)) => socket.send(message)?,
             Ok(Event::Ping(_) | Event::Pong(_)) => {}
             Ok(Event::Close(_)) => break Ok(()),
             Err(error) => break Err(error),

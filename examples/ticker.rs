@@ -20,7 +20,7 @@ fn main() -> std::io::Result<()> {
     let runtime = Server::<()>::new()
         .on_open(|socket| {
             socket.join("ticks");
-            let _ = socket.send_text("joined the ticks room; send \"stop\" or \"start\"");
+            let _ = socket.send("joined the ticks room; send \"stop\" or \"start\"");
         })
         .on_message(|socket, message| match message.as_text() {
             Some("stop") => socket.leave("ticks"),
@@ -37,7 +37,7 @@ fn main() -> std::io::Result<()> {
             // Fails only if the loop is gone or far behind: then this tick is skipped.
             let _ = handle
                 .to("ticks")
-                .send_text(&format!("{{\"tick\":{}}}", now.as_millis()));
+                .send(format!("{{\"tick\":{}}}", now.as_millis()));
             thread::sleep(Duration::from_secs(1));
         }
     });

@@ -7,15 +7,15 @@
 //! use rfc6455::Event;
 //!
 //! let (mut socket, _response) = WebSocket::connect("ws://127.0.0.1:9001/")?;
-//! socket.send_text("hello")?;
-//! if let Event::Text(reply) = socket.read()? {
-//!     println!("{reply}");
+//! socket.send("hello")?;
+//! if let Event::Message(reply) = socket.read()? {
+//!     println!("{reply:?}");
 //! }
 //! socket.close(rfc6455::CloseCode::NORMAL, "bye")?;
 //! # Ok::<(), rfc6455::Error>(())
 //! ```
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,9 @@ use crate::handshake::{
     Accept, ClientHandshake, ClientRequest, HttpResponse, Incoming, ServerHandshake,
     UpgradeRequest, UpgradeResponse, Url,
 };
-use crate::{CloseCode, Config, Connection, Error, Event, HandshakeError, State, UsageError};
+use crate::{
+    CloseCode, Config, Connection, Error, Event, HandshakeError, Sendable, State, UsageError,
+};
 
 const READ_CHUNK: usize = 32 * 1024;
 
@@ -191,21 +193,16 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// Sends a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.connection.send_text(text)?;
-        self.flush()
-    }
-
-    /// Sends a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.connection.send_binary(data)?;
+    /// Sends a message: text from `&str` or `String`, binary from `&[u8]`, `Vec<u8>` or
+    /// `Bytes`, or a [`Message`](crate::Message) (see [`Sendable`]).
+    pub fn send(&mut self, message: impl Sendable) -> Result<(), Error> {
+        self.connection.send(message)?;
         self.flush()
     }
 
     /// Sends a ping.
-    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.connection.send_ping(payload)?;
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+        self.connection.ping(payload)?;
         self.flush()
     }
 
@@ -227,11 +224,18 @@ impl<S: Read + Write> WebSocket<S> {
 
     /// Writes everything the connection has queued.
     pub fn flush(&mut self) -> Result<(), Error> {
-        while !self.connection.pending_output().is_empty() {
-            let n = self.stream.write(self.connection.pending_output())?;
-            if n == 0 {
-                return Err(std::io::Error::from(ErrorKind::WriteZero).into());
-            }
+        while self.connection.buffered_amount() > 0 {
+            let mut slices = [IoSlice::new(&[]); 16];
+            let count = self.connection.output_slices(&mut slices);
+            let n = match self
+                .stream
+                .write_vectored(slices.get(..count).unwrap_or_default())
+            {
+                Ok(0) => return Err(std::io::Error::from(ErrorKind::WriteZero).into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            };
             self.connection.advance_output(n);
         }
         self.stream.flush()?;

@@ -12,6 +12,7 @@
 //! Feed bytes in, take events out, queue sends, write what the connection hands you:
 //!
 //! ```
+//! use std::io::{IoSlice, Write};
 //! use rfc6455::handshake::{Accept, Incoming, ServerHandshake};
 //! use rfc6455::{Config, Event};
 //!
@@ -21,15 +22,18 @@
 //!     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
 //!     Sec-WebSocket-Version: 13\r\n\r\n";
 //! let Some(Incoming::Upgrade(upgrade)) = handshake.receive(request)? else { unreachable!() };
-//! let (response, mut connection) = upgrade.accept(&Accept::new(), &config)?;
-//! // write `response` to the socket, then:
+//! let (_101, mut connection) = upgrade.accept(&Accept::new(), &config)?; // write the 101
 //! connection.receive(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]); // masked "hi"
 //! while let Some(event) = connection.poll_event()? {
-//!     if let Event::Text(text) = event {
-//!         connection.send_text(&text)?; // echo
+//!     if let Event::Message(message) = event {
+//!         connection.send(message)?; // echo
 //!     }
 //! }
-//! assert_eq!(connection.pending_output(), &[0x81, 0x02, b'h', b'i']);
+//! let (mut socket, mut slices) = (Vec::new(), [IoSlice::new(&[]); 8]);
+//! let count = connection.output_slices(&mut slices);
+//! let written = socket.write_vectored(&slices[..count])?;
+//! connection.advance_output(written);
+//! assert_eq!(socket, [0x81, 0x02, b'h', b'i']);
 //! # Ok::<(), rfc6455::Error>(())
 //! ```
 #![deny(missing_docs)]
@@ -46,7 +50,7 @@ mod extension;
 pub mod frame;
 pub mod handshake;
 mod http_syntax;
-pub mod protocol;
+mod protocol;
 mod random;
 
 #[cfg(feature = "blocking")]
@@ -61,8 +65,10 @@ mod runtime;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+pub use close_code::CloseCode;
 pub use config::{Backpressure, Config};
 pub use error::{CapacityError, Error, HandshakeError, ProtocolError, Timeout, UsageError};
 pub use protocol::{
-    CloseCode, CloseFrame, Connection, Event, Message, MessageKind, Role, State, Text,
+    CloseFrame, Connection, EncodedMessage, Event, Message, MessageKind, Role, Sendable, State,
+    Text,
 };

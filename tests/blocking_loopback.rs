@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rfc6455::blocking::WebSocket;
 use rfc6455::handshake::{Accept, ClientRequest, Url};
-use rfc6455::{CloseCode, Config, Error, Event, HandshakeError};
+use rfc6455::{CloseCode, Config, Error, Event, HandshakeError, Message};
 
 /// Serves one connection on a fresh port with `serve`; returns the port.
 fn one_shot_server<F>(serve: F) -> (u16, thread::JoinHandle<()>)
@@ -35,8 +35,7 @@ fn echo(stream: TcpStream) {
     .unwrap();
     loop {
         match socket.read() {
-            Ok(Event::Text(text)) => socket.send_text(&text).unwrap(),
-            Ok(Event::Binary(data)) => socket.send_binary(&data).unwrap(),
+            Ok(Event::Message(message)) => socket.send(message).unwrap(),
             Ok(Event::Close(_)) => break,
             Ok(_) => {}
             Err(error) => panic!("server: {error}"),
@@ -53,11 +52,13 @@ fn echoes_over_a_real_socket_and_closes_cleanly() {
     let (mut socket, response) =
         WebSocket::connect_with(&url, &request, &Config::default()).unwrap();
     assert_eq!(response.protocol(), Some("echo"));
-    socket.send_text("hello").unwrap();
-    assert!(matches!(socket.read().unwrap(), Event::Text(t) if t == "hello"));
+    socket.send("hello").unwrap();
+    assert!(matches!(socket.read().unwrap(), Event::Message(Message::Text(t)) if t == "hello"));
     let big = vec![0xAB; 1 << 20];
-    socket.send_binary(&big).unwrap();
-    assert!(matches!(socket.read().unwrap(), Event::Binary(b) if b[..] == big[..]));
+    socket.send(&big).unwrap();
+    assert!(
+        matches!(socket.read().unwrap(), Event::Message(Message::Binary(b)) if b[..] == big[..])
+    );
     socket.close(CloseCode::NORMAL, "done").unwrap();
     assert!(matches!(socket.read(), Err(Error::Closed)));
     server.join().unwrap();

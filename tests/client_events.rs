@@ -27,8 +27,8 @@ fn a_client_exchanges_messages_and_closes() {
     let client = Client::<usize>::new()
         .on_open(move |socket| {
             events.send(format!("open {}", socket.path())).unwrap();
-            socket.send_text("one").unwrap();
-            socket.send_binary(&[2; 70_000]).unwrap();
+            socket.send("one").unwrap();
+            socket.send(&[2; 70_000]).unwrap();
         })
         .on_message(move |socket, message| {
             *socket.data_mut() += 1;

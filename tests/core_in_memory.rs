@@ -1,36 +1,16 @@
 //! The sans-IO core through its public API only: a client and a server wired back to back
 //! in memory, from the handshake to the close handshake.
 
-use rfc6455::handshake::{Accept, ClientHandshake, ClientRequest, Incoming, ServerHandshake};
-use rfc6455::{CloseCode, CloseFrame, Config, Connection, Event, MessageKind, State};
+mod support;
 
-/// Moves every pending output byte of `from` into `to`, in chunks of `chunk` bytes.
-fn pump(from: &mut Connection, to: &mut Connection, chunk: usize) -> Vec<Event> {
-    let mut events = Vec::new();
-    while from.buffered_amount() > 0 {
-        let n = from.pending_output().len().min(chunk);
-        to.receive(&from.pending_output()[..n]);
-        from.advance_output(n);
-        while let Some(event) = to.poll_event().expect("no protocol error") {
-            events.push(event);
-        }
-    }
-    events
-}
+use rfc6455::handshake::{Accept, ClientRequest};
+use rfc6455::{CloseCode, CloseFrame, Config, Connection, Event, Message, MessageKind, State};
+use support::memory::{drain, handshake, pump_in_chunks as pump};
 
 fn connect(config: &Config) -> (Connection, Connection) {
     let request = ClientRequest::new("localhost", "/chat").protocol("chat");
-    let mut client = ClientHandshake::new(&request, config).unwrap();
-    let mut server = ServerHandshake::new(config);
-    let Some(Incoming::Upgrade(upgrade)) = server.receive(client.request()).unwrap() else {
-        panic!("not an upgrade");
-    };
-    assert_eq!(upgrade.protocols(), ["chat"]);
-    let accepted = upgrade
-        .accept(&Accept::new().protocol("chat"), config)
-        .unwrap();
-    let (response, server) = accepted;
-    let (response, client) = client.receive(&response).unwrap().unwrap();
+    let accept = Accept::new().protocol("chat");
+    let (response, client, server) = handshake(&request, &accept, config, config);
     assert_eq!(response.protocol(), Some("chat"));
     (client, server)
 }
@@ -39,21 +19,21 @@ fn connect(config: &Config) -> (Connection, Connection) {
 fn messages_flow_both_ways_in_any_chunking() {
     for chunk in [1, 2, 3, 7, 64, 1 << 20] {
         let (mut client, mut server) = connect(&Config::default());
-        client.send_text("hello").unwrap();
-        client.send_binary(&vec![9u8; 70_000]).unwrap();
+        client.send("hello").unwrap();
+        client.send(vec![9u8; 70_000]).unwrap();
         client
             .send_fragment(MessageKind::Text, "frag".as_bytes(), false)
             .unwrap();
-        client.send_ping(b"p").unwrap();
+        client.ping(b"p").unwrap();
         client
             .send_fragment(MessageKind::Text, "mented".as_bytes(), true)
             .unwrap();
         let events = pump(&mut client, &mut server, chunk);
         assert_eq!(events.len(), 4, "chunk {chunk}");
-        assert!(matches!(&events[0], Event::Text(t) if t == "hello"));
-        assert!(matches!(&events[1], Event::Binary(b) if b.len() == 70_000));
+        assert!(matches!(&events[0], Event::Message(Message::Text(t)) if t == "hello"));
+        assert!(matches!(&events[1], Event::Message(Message::Binary(b)) if b.len() == 70_000));
         assert!(matches!(&events[2], Event::Ping(p) if &p[..] == b"p"));
-        assert!(matches!(&events[3], Event::Text(t) if t == "fragmented"));
+        assert!(matches!(&events[3], Event::Message(Message::Text(t)) if t == "fragmented"));
         // The server's automatic pong reaches the client.
         let events = pump(&mut server, &mut client, chunk);
         assert!(matches!(&events[..], [Event::Pong(p)] if &p[..] == b"p"));
@@ -86,9 +66,8 @@ fn a_limit_crossed_by_the_peer_fails_with_1009_and_the_peer_sees_it() {
         ..Config::default()
     };
     let (mut client, mut server) = connect(&config);
-    client.send_binary(&[0; 1001]).unwrap();
-    let bytes = client.take_output().unwrap();
-    server.receive(&bytes);
+    client.send(&[0; 1001]).unwrap();
+    server.receive(&drain(&mut client));
     let error = server.poll_event().unwrap_err();
     assert_eq!(error.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
     assert_eq!(server.state(), State::Failed);

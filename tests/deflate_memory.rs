@@ -3,40 +3,12 @@
 
 #![cfg(feature = "deflate")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+mod support;
 
 use rfc6455::deflate::DeflateConfig;
-use rfc6455::handshake::{Accept, ClientHandshake, ClientRequest, Incoming, ServerHandshake};
 use rfc6455::{Config, Connection};
-
-/// Counts live heap bytes.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged and only adds a relaxed
-// atomic counter, which does not allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use support::counting::{Counting, freed_by_dropping};
+use support::memory::{drain, pair};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -56,37 +28,22 @@ fn connect(settings: &DeflateConfig) -> (Connection, Connection) {
         }),
         ..Config::default()
     };
-    let mut client = ClientHandshake::new(&ClientRequest::new("h", "/"), &client).unwrap();
-    let Some(Incoming::Upgrade(upgrade)) = ServerHandshake::new(&server)
-        .receive(client.request())
-        .unwrap()
-    else {
-        panic!("not an upgrade")
-    };
-    let (response, server) = upgrade.accept(&Accept::new(), &server).unwrap();
-    let (_, client) = client.receive(&response).unwrap().unwrap();
-    (client, server)
+    pair(&client, &server)
 }
 
-/// Live bytes the server connection keeps after one compressed message each way, once its
-/// buffers are released.
+/// Live bytes the server connection keeps after one compressed message each way.
 fn kept_by_a_connection(settings: &DeflateConfig) -> isize {
     let (mut client, mut server) = connect(settings);
     let text = "a compressible message ".repeat(200);
     // Warm the per-thread codec pool so that pooled codecs are not counted.
     for _ in 0..2 {
-        client.send_text(&text).unwrap();
-        while let Some(chunk) = client.take_output() {
-            server.receive(&chunk);
-        }
+        client.send(&text).unwrap();
+        server.receive(&drain(&mut client));
         while server.poll_event().unwrap().is_some() {}
-        server.send_text(&text).unwrap();
-        while server.take_output().is_some() {}
+        server.send(&text).unwrap();
+        drain(&mut server);
     }
-    server.release_memory();
-    let before = LIVE.load(Ordering::Relaxed);
-    drop(server);
-    before - LIVE.load(Ordering::Relaxed)
+    freed_by_dropping(server)
 }
 
 #[test]

@@ -12,10 +12,10 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+use rfc6455::EncodedMessage;
 use rfc6455::events::{Server, SocketId};
 use rfc6455::handshake::{Accept, HttpResponse};
-use rfc6455::protocol::EncodedMessage;
-use rfc6455::{CloseCode, Event};
+use rfc6455::{CloseCode, Event, Message};
 use support::{PATIENCE, client, start};
 
 fn echo_server() -> Server<()> {
@@ -37,14 +37,14 @@ fn many_clients_at_once_on_two_workers() {
                 socket.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
                 for i in 0..20 {
                     let text = format!("client {n} message {i}");
-                    socket.send_text(&text).unwrap();
+                    socket.send(&text).unwrap();
                     match socket.read().unwrap() {
-                        Event::Text(echo) => assert_eq!(echo, text.as_str()),
+                        Event::Message(Message::Text(echo)) => assert_eq!(echo, text.as_str()),
                         other => panic!("unexpected {other:?}"),
                     }
                 }
-                socket.send_binary(&vec![n as u8; 100_000]).unwrap();
-                assert!(matches!(socket.read().unwrap(), Event::Binary(b) if b.len() == 100_000));
+                socket.send(vec![n as u8; 100_000]).unwrap();
+                assert!(matches!(socket.read().unwrap(), Event::Message(Message::Binary(b)) if b.len() == 100_000));
                 socket.close(CloseCode::NORMAL, "").unwrap();
             })
         })
@@ -91,8 +91,8 @@ fn handlers_see_open_message_close_and_data() {
             }),
     );
     let mut socket = client(&running, "/room?x=1");
-    socket.send_text("a").unwrap();
-    socket.send_text("b").unwrap();
+    socket.send("a").unwrap();
+    socket.send("b").unwrap();
     socket.close(CloseCode(4001), "bye").unwrap();
     let got: Vec<String> = (0..4)
         .map(|_| seen.recv_timeout(PATIENCE).unwrap())
@@ -117,21 +117,21 @@ fn room_server() -> Server<()> {
         let text = message.as_text().unwrap().to_owned();
         if let Some(room) = text.strip_prefix("join:") {
             socket.join(room);
-            socket.send_text("joined").unwrap();
+            socket.send("joined").unwrap();
         } else if let Some(said) = text.strip_prefix("say:") {
             let rooms: Vec<String> = socket.rooms().map(str::to_owned).collect();
             for room in rooms {
-                socket.to(&room).except_sender().send_text(said);
+                socket.to(&room).except_sender().send(said);
             }
         } else if text.starts_with("mark:") {
-            socket.send_text(&text).unwrap();
+            socket.send(&text).unwrap();
         }
     })
 }
 
 fn expect_text(socket: &mut rfc6455::blocking::WebSocket<TcpStream>, expected: &str) {
     match socket.read().unwrap() {
-        Event::Text(text) => assert_eq!(text, expected),
+        Event::Message(Message::Text(text)) => assert_eq!(text, expected),
         other => panic!("expected {expected:?}, got {other:?}"),
     }
 }
@@ -144,17 +144,17 @@ fn rooms_are_isolated_across_workers() {
     let mut bob = client(&running, "/");
     let mut carol = client(&running, "/");
     for (socket, room) in [(&mut alice, "one"), (&mut bob, "one"), (&mut carol, "two")] {
-        socket.send_text(&format!("join:{room}")).unwrap();
+        socket.send(format!("join:{room}")).unwrap();
         expect_text(socket, "joined");
     }
-    alice.send_text("say:hello room one").unwrap();
+    alice.send("say:hello room one").unwrap();
     expect_text(&mut bob, "hello room one");
     // Bob has it, so the broadcast was processed; had carol been a recipient, her copy
     // would be queued before the reply to her marker.
-    carol.send_text("mark:nothing before this").unwrap();
+    carol.send("mark:nothing before this").unwrap();
     expect_text(&mut carol, "mark:nothing before this");
     // And the sender was left out.
-    alice.send_text("mark:alice").unwrap();
+    alice.send("mark:alice").unwrap();
     expect_text(&mut alice, "mark:alice");
     drop((alice, bob, carol));
     running.shutdown().unwrap();
@@ -178,7 +178,7 @@ fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
             let handle = handle.clone();
             thread::spawn(move || {
                 for i in 0..50 {
-                    handle.send_text(first_id, &format!("{t}:{i}")).unwrap();
+                    handle.send(first_id, format!("{t}:{i}")).unwrap();
                 }
             })
         })
@@ -188,7 +188,7 @@ fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
     }
     let mut per_thread = [0usize; 4];
     for _ in 0..200 {
-        let Event::Text(text) = first.read().unwrap() else {
+        let Event::Message(Message::Text(text)) = first.read().unwrap() else {
             panic!("not text")
         };
         let (t, i) = text.split_once(':').unwrap();
@@ -196,16 +196,16 @@ fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
         assert_eq!(i, per_thread[t], "each thread's messages arrive in order");
         per_thread[t] += 1;
     }
-    handle.to("news").send_text("to the room").unwrap();
+    handle.to("news").send("to the room").unwrap();
     expect_text(&mut first, "to the room");
     expect_text(&mut second, "to the room");
     handle
         .broadcast()
         .except(first_id)
-        .send_text("to all but first")
+        .send("to all but first")
         .unwrap();
     expect_text(&mut second, "to all but first");
-    first.send_ping(b"marker").unwrap();
+    first.ping(b"marker").unwrap();
     assert!(matches!(first.read().unwrap(), Event::Pong(p) if &p[..] == b"marker"));
     drop((first, second));
     running.shutdown().unwrap();
@@ -386,7 +386,7 @@ fn one_encoding_is_shared_by_every_recipient() {
     let before = support::rss_bytes();
     let message = EncodedMessage::binary(&payload);
     drop(payload);
-    running.handle().broadcast().send_encoded(&message).unwrap();
+    running.handle().broadcast().send(&message).unwrap();
     drop(message);
     // Wait until every peer has started receiving it: each has its first bytes.
     for peer in &peers {
@@ -427,16 +427,16 @@ fn a_panicking_handler_fails_only_its_own_connection() {
     );
     let mut failing = client(&running, "/");
     let mut other = client(&running, "/");
-    failing.send_text("panic").unwrap();
+    failing.send("panic").unwrap();
     match failing.read().unwrap() {
         Event::Close(frame) => assert_eq!(frame.code, CloseCode::INTERNAL_ERROR),
         event => panic!("expected a close frame, got {event:?}"),
     }
     // The loop goes on: the other connection, and new ones, are served.
-    other.send_text("still here").unwrap();
+    other.send("still here").unwrap();
     expect_text(&mut other, "still here");
     let mut later = client(&running, "/");
-    later.send_text("and here").unwrap();
+    later.send("and here").unwrap();
     expect_text(&mut later, "and here");
     // A panic in on_http or on_upgrade answers 500.
     let address = running.local_addr().unwrap();

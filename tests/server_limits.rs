@@ -38,7 +38,7 @@ fn flooding_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
             let chunk = vec![0u8; KIB];
             let mut accepted = 0usize;
             let error = loop {
-                match socket.send_binary(&chunk) {
+                match socket.send(&chunk) {
                     Ok(()) => accepted += 1,
                     Err(error) => break error,
                 }
@@ -248,7 +248,7 @@ fn memory_stays_bounded_while_a_peer_that_never_reads_is_flooded() {
         let chunk = vec![1u8; KIB];
         let mut accepted = 0usize;
         for _ in 0..200_000 {
-            if socket.send_binary(&chunk).is_ok() {
+            if socket.send(&chunk).is_ok() {
                 accepted += 1;
             }
         }
@@ -298,7 +298,7 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
     let chunk = [7u8; 1020]; // a frame of 1 KiB (4 header bytes)
     let mut accepted = 0;
     let error = loop {
-        match handle.send_binary(id, &chunk) {
+        match handle.send(id, &chunk) {
             Ok(()) => accepted += 1,
             Err(error) => break error,
         }
@@ -316,7 +316,7 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
         ),
         "{error}"
     );
-    let refused = handle.broadcast().send_binary(&chunk);
+    let refused = handle.broadcast().send(&chunk);
     assert!(
         matches!(
             refused,
@@ -332,7 +332,7 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
         );
     }
     // The loop took the messages off its channel before sending them: there is room again.
-    handle.send_binary(id, &chunk).unwrap();
+    handle.send(id, &chunk).unwrap();
     assert_eq!(
         read_frame(&mut peer).unwrap(),
         (OpCode::Binary, chunk.to_vec())
@@ -370,7 +370,7 @@ fn a_flood_of_handle_sends_does_not_starve_the_loop() {
             std::thread::spawn(move || {
                 let mut sent = 0u64;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let _ = handle.send_binary(flooded_id, b"0123456789abcdef");
+                    let _ = handle.send(flooded_id, b"0123456789abcdef");
                     sent += 1;
                     if sent == 10_000 {
                         started.send(()).unwrap();

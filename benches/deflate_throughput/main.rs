@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use rfc6455::deflate::DeflateConfig;
 use rfc6455::handshake::{Accept, ClientHandshake, ClientRequest, Incoming, ServerHandshake};
-use rfc6455::{Config, Connection, Event};
+use rfc6455::{Config, Connection, Event, Message};
 
 const WORDS: &[&str] = &[
     "the",
@@ -154,11 +154,14 @@ fn main() {
             let mut frames = Vec::with_capacity(messages.len());
             let started = Instant::now();
             for message in &messages {
-                server.send_text(message).unwrap();
-                let mut frame = Vec::new();
-                while let Some(chunk) = server.take_output() {
-                    frame.extend_from_slice(&chunk);
-                }
+                server.send(message).unwrap();
+                let mut slices = [std::io::IoSlice::new(&[]); 4];
+                let count = server.output_slices(&mut slices);
+                let frame: Vec<u8> = slices[..count]
+                    .iter()
+                    .flat_map(|s| s.iter().copied())
+                    .collect();
+                server.advance_output(frame.len());
                 frames.push(frame);
             }
             compress_seconds += started.elapsed().as_secs_f64();
@@ -167,7 +170,9 @@ fn main() {
             for (frame, message) in frames.iter().zip(&messages) {
                 client.receive(frame);
                 match client.poll_event().unwrap() {
-                    Some(Event::Text(text)) => assert_eq!(text.len(), message.len()),
+                    Some(Event::Message(Message::Text(text))) => {
+                        assert_eq!(text.len(), message.len())
+                    }
                     other => panic!("{other:?}"),
                 }
             }

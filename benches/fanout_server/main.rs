@@ -7,8 +7,8 @@
 //!
 //! Driven by the load generator's broadcast mode (`benches/load`).
 
+use rfc6455::EncodedMessage;
 use rfc6455::events::Server;
-use rfc6455::protocol::EncodedMessage;
 use rfc6455::{Config, Message};
 
 fn main() -> std::io::Result<()> {
@@ -34,7 +34,7 @@ fn main() -> std::io::Result<()> {
                     Message::Text(text) => EncodedMessage::text(text),
                     Message::Binary(data) => EncodedMessage::binary(data),
                 };
-                socket.to("bench").send_encoded(&frame);
+                socket.to("bench").send(&frame);
             }
         })
         .bind(&address)?;

@@ -115,12 +115,9 @@ fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: M
                 json!({"type": "joined", "room": room, "name": name, "members": members}),
             );
             let notice = json!({"type": "notice", "text": format!("{name} joined")});
-            socket
-                .to(&room)
-                .except_sender()
-                .send_text(&notice.to_string());
+            socket.to(&room).except_sender().send(notice.to_string());
             let presence = json!({"type": "presence", "room": room, "members": members});
-            socket.to(&room).send_text(&presence.to_string());
+            socket.to(&room).send(presence.to_string());
         }
         "say" => {
             let Some(room) = socket.data().room.clone() else {
@@ -135,7 +132,7 @@ fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: M
             }
             let text: String = text.chars().take(MAX_TEXT).collect();
             let said = json!({"type": "message", "name": socket.data().name, "text": text});
-            socket.to(&room).send_text(&said.to_string());
+            socket.to(&room).send(said.to_string());
         }
         other => send(
             socket,
@@ -162,15 +159,9 @@ fn leave_room(directory: &Directory, socket: &mut Socket<'_, Member>) {
     };
     let name = socket.data().name.clone();
     let notice = json!({"type": "notice", "text": format!("{name} left")});
-    socket
-        .to(&room)
-        .except_sender()
-        .send_text(&notice.to_string());
+    socket.to(&room).except_sender().send(notice.to_string());
     let presence = json!({"type": "presence", "room": room, "members": members});
-    socket
-        .to(&room)
-        .except_sender()
-        .send_text(&presence.to_string());
+    socket.to(&room).except_sender().send(presence.to_string());
 }
 
 fn member_names(members: &BTreeMap<SocketId, String>) -> Vec<String> {
@@ -181,5 +172,5 @@ fn member_names(members: &BTreeMap<SocketId, String>) -> Vec<String> {
 
 fn send(socket: &mut Socket<'_, Member>, value: Value) {
     // Fails only when the socket is closing: nothing to tell it then.
-    let _ = socket.send_text(&value.to_string());
+    let _ = socket.send(value.to_string());
 }

@@ -61,10 +61,7 @@ fn run(config: &Config, chunks: &[&[u8]]) -> (Vec<Event>, Option<String>, Vec<u8
             }
         }
     }
-    let mut output = Vec::new();
-    while let Some(chunk) = connection.take_output() {
-        output.extend_from_slice(&chunk);
-    }
+    let output = rfc6455_fuzz::drain_output(&mut connection);
     (events, error, output)
 }
 

@@ -7,7 +7,7 @@
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use rfc6455::{Config, Connection, Event, MessageKind, Role, Text};
+use rfc6455::{Config, Connection, Event, Message, MessageKind, Role, Text};
 use rfc6455_fuzz::run;
 
 #[derive(Debug, Arbitrary)]
@@ -60,7 +60,7 @@ fuzz_target!(|plan: Plan| {
                         .send_fragment(MessageKind::Text, part, i == last)
                         .unwrap();
                 }
-                expected.push(Event::Text(Text::from(text.as_str())));
+                expected.push(Event::Message(Message::Text(Text::from(text.as_str()))));
             }
             Step::Binary(data, sizes) => {
                 let parts = pieces(data, sizes);
@@ -70,23 +70,22 @@ fuzz_target!(|plan: Plan| {
                         .send_fragment(MessageKind::Binary, part, i == last)
                         .unwrap();
                     if i == 0 && last > 0 {
-                        sender.send_ping(b"mid").unwrap();
+                        sender.ping(b"mid").unwrap();
                         expected.push(Event::Ping(Bytes::from_static(b"mid")));
                     }
                 }
-                expected.push(Event::Binary(Bytes::copy_from_slice(data)));
+                expected.push(Event::Message(Message::Binary(Bytes::copy_from_slice(
+                    data,
+                ))));
             }
             Step::Ping(payload) => {
                 let payload = &payload[..payload.len().min(125)];
-                sender.send_ping(payload).unwrap();
+                sender.ping(payload).unwrap();
                 expected.push(Event::Ping(Bytes::copy_from_slice(payload)));
             }
         }
     }
-    let mut wire = Vec::new();
-    while let Some(chunk) = sender.take_output() {
-        wire.extend_from_slice(&chunk);
-    }
+    let wire = rfc6455_fuzz::drain_output(&mut sender);
     let chunked = rfc6455_fuzz::Chunked {
         cuts: plan.cuts,
         data: wire,

@@ -95,10 +95,7 @@ pub fn run(role: Role, config: &Config, chunks: &[&[u8]]) -> Outcome {
             }
         }
     }
-    let mut output = Vec::new();
-    while let Some(chunk) = connection.take_output() {
-        TrackingAllocator::untracked(|| output.extend_from_slice(&chunk));
-    }
+    let mut output = drain_output(&mut connection);
     if role == Role::Client {
         output = TrackingAllocator::untracked(|| unmasked(&output));
     }
@@ -193,4 +190,22 @@ unsafe impl GlobalAlloc for TrackingAllocator {
         // SAFETY: forwarded unchanged.
         unsafe { System.alloc_zeroed(layout) }
     }
+}
+
+/// Takes everything `connection` has pending, as a transport that writes it all would.
+/// The harness's copy is not counted against the connection's allocations.
+pub fn drain_output(connection: &mut Connection) -> Vec<u8> {
+    let mut output = Vec::new();
+    while connection.buffered_amount() > 0 {
+        let mut slices = [std::io::IoSlice::new(&[]); 16];
+        let count = connection.output_slices(&mut slices);
+        let taken: usize = slices[..count].iter().map(|slice| slice.len()).sum();
+        TrackingAllocator::untracked(|| {
+            for slice in &slices[..count] {
+                output.extend_from_slice(slice);
+            }
+        });
+        connection.advance_output(taken);
+    }
+    output
 }

@@ -102,6 +102,7 @@ impl PerMessageDeflate {
     }
 
     /// The memory this connection's compression state holds now.
+    #[cfg(test)]
     pub(crate) fn memory(&self) -> usize {
         let compressor = self
             .compressor

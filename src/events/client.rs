@@ -21,7 +21,7 @@ use super::{Handle, Runtime, Socket};
 /// Client::<()>::new()
 ///     .reconnect(Reconnect::default())
 ///     .on_open(|socket| {
-///         let _ = socket.send_text("hello");
+///         let _ = socket.send("hello");
 ///     })
 ///     .on_message(|_socket, message| println!("{:?}", message.as_text()))
 ///     .connect("ws://127.0.0.1:9001/")?

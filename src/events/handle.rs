@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::protocol::{CloseCode, EncodedMessage, MessageKind};
+use crate::protocol::{CloseCode, EncodedMessage, MessageKind, Sendable};
 use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
 
 /// A handle to a running server or client: cheap to clone, `Send + Sync`.
@@ -19,7 +19,7 @@ use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
 /// let handle = runtime.handle();
 /// std::thread::spawn(move || loop {
 ///     // Err if the loop is gone, or so far behind that its queue is full: skip a tick.
-///     let _ = handle.to("ticks").send_text("tick");
+///     let _ = handle.to("ticks").send("tick");
 ///     std::thread::sleep(Duration::from_secs(1));
 /// });
 /// runtime.run()?;
@@ -35,27 +35,19 @@ impl Handle {
         Handle { shared }
     }
 
-    /// Sends a text message to one socket.
-    pub fn send_text(&self, id: SocketId, text: &str) -> Result<(), Error> {
-        self.send(id, &self.encode(MessageKind::Text, text.as_bytes()))
-    }
-
-    /// Sends a binary message to one socket.
-    pub fn send_binary(&self, id: SocketId, data: &[u8]) -> Result<(), Error> {
-        self.send(id, &self.encode(MessageKind::Binary, data))
-    }
-
     /// Frames a message for this runtime's connections (compressed too, if they may be).
     pub fn encode(&self, kind: MessageKind, payload: &[u8]) -> EncodedMessage {
         EncodedMessage::new(kind, payload, &self.shared.config)
     }
 
-    /// Sends an encoded message to one socket. Fails if its worker is gone, or with
-    /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if that
-    /// worker has [`max_command_queue`](crate::Config::max_command_queue) bytes of messages
-    /// still to take in; a socket that closed in the meantime drops the message silently.
-    pub fn send(&self, id: SocketId, message: &EncodedMessage) -> Result<(), Error> {
-        self.shared.send_message_to(id, message)
+    /// Sends a message to one socket (see [`Sendable`]). Fails if its worker is gone, or
+    /// with [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if
+    /// that worker has [`max_command_queue`](crate::Config::max_command_queue) bytes of
+    /// messages still to take in; a socket that closed in the meantime drops the message
+    /// silently.
+    pub fn send(&self, id: SocketId, message: impl Sendable) -> Result<(), Error> {
+        let message = message.encode(&self.shared.config);
+        self.shared.send_message_to(id, &message)
     }
 
     /// Starts the close handshake on one socket.
@@ -122,23 +114,12 @@ impl HandleBroadcast<'_> {
         self
     }
 
-    /// Sends a text message (see [`send_encoded`](Self::send_encoded)).
-    pub fn send_text(self, text: &str) -> Result<(), Error> {
-        let message = self.handle.encode(MessageKind::Text, text.as_bytes());
-        self.send_encoded(&message)
-    }
-
-    /// Sends a binary message (see [`send_encoded`](Self::send_encoded)).
-    pub fn send_binary(self, data: &[u8]) -> Result<(), Error> {
-        let message = self.handle.encode(MessageKind::Binary, data);
-        self.send_encoded(&message)
-    }
-
-    /// Sends a message encoded beforehand: every loop queues the same bytes. Fails with
+    /// Sends a message, framed once: every loop queues the same bytes. Fails with
     /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if a
     /// loop has [`max_command_queue`](crate::Config::max_command_queue) bytes of messages
     /// still to take in (that loop's connections miss this message; the others get it).
-    pub fn send_encoded(self, message: &EncodedMessage) -> Result<(), Error> {
-        self.handle.shared.broadcast(&self.audience, message, None)
+    pub fn send(self, message: impl Sendable) -> Result<(), Error> {
+        let message = message.encode(&self.handle.shared.config);
+        self.handle.shared.broadcast(&self.audience, &message, None)
     }
 }

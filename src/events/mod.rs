@@ -8,7 +8,7 @@
 //!     .on_open(|socket| socket.join("lobby"))
 //!     .on_message(|socket, message| {
 //!         if let Some(text) = message.as_text() {
-//!             socket.to("lobby").except_sender().send_text(text);
+//!             socket.to("lobby").except_sender().send(text);
 //!         }
 //!     })
 //!     .bind("127.0.0.1:8080")?

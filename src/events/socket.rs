@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::protocol::{CloseCode, EncodedMessage, Message, MessageKind};
-use crate::runtime::{Audience, LoopState, Outgoing, RoomName, SocketId};
+use crate::protocol::{CloseCode, EncodedMessage, Sendable};
+use crate::runtime::{Audience, LoopState, RoomName, SocketId};
 
 use super::Handle;
 
@@ -81,29 +81,16 @@ impl<'a, D> Socket<'a, D> {
         &mut self.state.slots[self.key].data
     }
 
-    /// Sends a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.state.send(self.key, Outgoing::Text(text))
-    }
-
-    /// Sends a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.state.send(self.key, Outgoing::Binary(data))
-    }
-
-    /// Sends a message; a large payload is queued without being copied.
-    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
-        self.state.send(self.key, Outgoing::Message(message.into()))
-    }
-
-    /// Sends a message encoded once for many recipients.
-    pub fn send_encoded(&mut self, message: &EncodedMessage) -> Result<(), Error> {
-        self.state.send(self.key, Outgoing::Encoded(message))
+    /// Sends a message: text from `&str` or `String`, binary from `&[u8]`, `Vec<u8>` or
+    /// `Bytes`, a [`Message`](crate::Message), or an [`EncodedMessage`] framed once for
+    /// many (see [`Sendable`]). A large owned payload is queued without being copied.
+    pub fn send(&mut self, message: impl Sendable) -> Result<(), Error> {
+        self.state.send(self.key, message)
     }
 
     /// Sends a ping (at most 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.state.send(self.key, Outgoing::Ping(payload))
+        self.state.ping(self.key, payload)
     }
 
     /// Starts the close handshake; `on_close` runs when the peer answers (or the close
@@ -186,22 +173,12 @@ impl<D> Broadcast<'_, D> {
         self
     }
 
-    /// Sends a text message; returns how many connections of this worker it was queued on
-    /// (other workers get it through their channel; a worker whose channel holds
-    /// [`max_command_queue`](crate::Config::max_command_queue) bytes misses it).
-    pub fn send_text(self, text: &str) -> usize {
-        let message = EncodedMessage::new(MessageKind::Text, text.as_bytes(), &self.state.config);
-        self.send_encoded(&message)
-    }
-
-    /// Sends a binary message.
-    pub fn send_binary(self, data: &[u8]) -> usize {
-        let message = EncodedMessage::new(MessageKind::Binary, data, &self.state.config);
-        self.send_encoded(&message)
-    }
-
-    /// Sends a message encoded beforehand.
-    pub fn send_encoded(self, message: &EncodedMessage) -> usize {
-        self.state.broadcast(&self.audience, message, true)
+    /// Sends a message, framed once (see [`Sendable`]); returns how many connections of
+    /// this worker it was queued on (other workers get it through their channel; a worker
+    /// whose channel holds [`max_command_queue`](crate::Config::max_command_queue) bytes
+    /// misses it).
+    pub fn send(self, message: impl Sendable) -> usize {
+        let message = message.encode(&self.state.config);
+        self.state.broadcast(&self.audience, &message, true)
     }
 }

@@ -118,20 +118,24 @@ pub(crate) const FRAGMENT_OVERHEAD: u64 = 16;
 /// Feed it the bytes you read, take the events, queue sends, write its output:
 ///
 /// ```
-/// use rfc6455::{Config, Connection, Event, Role};
+/// use std::io::{IoSlice, Write};
+/// use rfc6455::{Config, Connection, Event, Message, Role};
 ///
 /// let mut server = Connection::new(Role::Server, &Config::default());
 /// // A masked text frame "Hello" from RFC 6455 section 5.7, arriving in two reads.
 /// server.receive(&[0x81, 0x85, 0x37, 0xfa, 0x21]);
 /// assert_eq!(server.poll_event().unwrap(), None);
 /// server.receive(&[0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
-/// let Some(Event::Text(text)) = server.poll_event().unwrap() else { panic!() };
-/// assert_eq!(text, "Hello");
+/// let Some(Event::Message(message)) = server.poll_event().unwrap() else { panic!() };
+/// assert_eq!(message.as_text(), Some("Hello"));
 ///
-/// server.send_text("Hello").unwrap();
-/// assert_eq!(server.pending_output(), &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
-/// let written = server.pending_output().len(); // as if a write() took it all
+/// server.send(message).unwrap(); // echo
+/// let mut slices = [IoSlice::new(&[]); 8];
+/// let count = server.output_slices(&mut slices);
+/// let mut socket = Vec::new(); // stands in for a TcpStream
+/// let written = socket.write_vectored(&slices[..count]).unwrap();
 /// server.advance_output(written);
+/// assert_eq!(socket, [0x81, 0x05, b'H', b'e', b'l', b'l', b'o']);
 /// assert_eq!(server.buffered_amount(), 0);
 /// ```
 #[derive(Debug)]
@@ -229,20 +233,17 @@ impl Connection {
 
     /// Queues bytes to be written before anything sent later: the runtime uses it for the
     /// 101 response, which must precede the first frame.
-    #[cfg(feature = "server")]
+    #[cfg(any(test, feature = "server"))]
     pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
         self.output.tail_mut().extend_from_slice(bytes);
         self.output.appended(bytes.len());
     }
 
-    /// The next bytes to write to the transport (empty when nothing is pending). After a
-    /// write, report how much was taken with [`advance_output`](Self::advance_output).
-    pub fn pending_output(&self) -> &[u8] {
-        self.output.front()
-    }
-
-    /// Fills `dst` with the pending output, in order, for a vectored write; returns how
-    /// many slices were filled.
+    /// Fills `dst` with the pending output, in order, for a vectored write
+    /// (`write_vectored`); returns how many slices were filled (0 when nothing is pending).
+    /// After the write, report how much was taken with
+    /// [`advance_output`](Self::advance_output). Frames queued by reference (a broadcast,
+    /// a large payload) are slices of their own, so writing them copies nothing.
     pub fn output_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         self.output.io_slices(dst)
     }
@@ -271,15 +272,9 @@ impl Connection {
     /// pending; returns false (and changes nothing) otherwise. A driver lends its write
     /// buffer before a burst of sends and takes it back once the output is written, so an
     /// idle connection holds no output buffer and a busy one allocates none.
-    pub fn swap_output_buffer(&mut self, buffer: &mut BytesMut) -> bool {
+    #[cfg(any(test, feature = "server"))]
+    pub(crate) fn swap_output_buffer(&mut self, buffer: &mut BytesMut) -> bool {
         self.output.swap_tail(buffer)
-    }
-
-    /// Takes the next chunk of pending output as owned bytes.
-    pub fn take_output(&mut self) -> Option<Bytes> {
-        let chunk = self.output.pop_chunk();
-        self.answer_latest_ping();
-        chunk
     }
 
     /// Bytes queued and not yet written (as the browser API's `bufferedAmount`).
@@ -288,7 +283,8 @@ impl Connection {
     }
 
     /// Frees the memory of empty buffers; an idle connection then holds none.
-    pub fn release_memory(&mut self) {
+    #[cfg(any(test, feature = "server"))]
+    pub(crate) fn release_memory(&mut self) {
         if self.input.is_empty() {
             self.input = BytesMut::new();
         }
@@ -296,7 +292,8 @@ impl Connection {
     }
 
     /// The bytes of buffer memory this connection holds (capacities, not contents).
-    pub fn buffer_memory(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn buffer_memory(&self) -> usize {
         #[cfg(feature = "deflate")]
         let deflate = self.deflate.as_ref().map_or(0, |d| d.memory());
         #[cfg(not(feature = "deflate"))]

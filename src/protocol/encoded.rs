@@ -12,16 +12,19 @@ use crate::frame::{FrameHeader, MAX_HEADER_LEN, OpCode};
 /// A complete, unmasked message frame, ready to queue on any server connection.
 ///
 /// ```
-/// use rfc6455::protocol::EncodedMessage;
-/// use rfc6455::{Config, Connection, Role};
+/// use std::io::IoSlice;
+/// use rfc6455::{Config, Connection, EncodedMessage, Role};
 ///
 /// let message = EncodedMessage::text("to everyone");
 /// let mut a = Connection::new(Role::Server, &Config::default());
 /// let mut b = Connection::new(Role::Server, &Config::default());
-/// a.send_encoded(&message).unwrap();
-/// b.send_encoded(&message).unwrap();
+/// a.send(&message).unwrap();
+/// b.send(&message).unwrap();
 /// // Both queued the very same bytes, not copies of them.
-/// assert_eq!(a.take_output().unwrap().as_ptr(), b.take_output().unwrap().as_ptr());
+/// let (mut first, mut second) = ([IoSlice::new(&[])], [IoSlice::new(&[])]);
+/// a.output_slices(&mut first);
+/// b.output_slices(&mut second);
+/// assert_eq!(first[0].as_ptr(), second[0].as_ptr());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedMessage {

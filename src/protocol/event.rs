@@ -10,15 +10,13 @@
 
 use bytes::Bytes;
 
-use super::CloseFrame;
+use super::{CloseFrame, Message};
 
 /// One thing that happened on a connection, in the order the peer's bytes said it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A complete text message (validated UTF-8).
-    Text(Text),
-    /// A complete binary message.
-    Binary(Bytes),
+    /// A complete message: text (validated UTF-8) or binary.
+    Message(Message),
     /// A ping. The pong that answers it is already queued.
     Ping(Bytes),
     /// A pong (an answer to our ping, or unsolicited).

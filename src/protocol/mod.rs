@@ -11,11 +11,13 @@ mod encoded;
 mod event;
 mod message;
 mod output;
+mod sendable;
 mod utf8;
 
-pub use crate::close_code::CloseCode;
+pub(crate) use crate::close_code::CloseCode;
 pub use close::CloseFrame;
 pub use connection::{Connection, MessageKind, Role, State};
 pub use encoded::EncodedMessage;
 pub use event::{Event, Text};
 pub use message::Message;
+pub use sendable::Sendable;

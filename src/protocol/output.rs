@@ -2,8 +2,8 @@
 //!
 //! Small frames are appended to one contiguous buffer, the tail; shared [`Bytes`] (a
 //! pre-encoded broadcast frame, a large payload) are queued as segments of their own,
-//! without copying. The caller drains it with one write (`front`), a vectored write
-//! (`io_slices`) or by taking owned chunks (`pop_chunk`).
+//! without copying. The caller drains it with vectored writes (`io_slices`, then
+//! `advance`).
 //!
 //! The tail is never split or advanced: segments refer to ranges of it, and once everything
 //! is written it is cleared, keeping its whole capacity. That is what lets a driver lend one
@@ -59,6 +59,7 @@ impl Output {
 
     /// Exchanges the tail with `buffer` if nothing pending lives in it (shared segments may
     /// still be queued: they come first anyway); returns false otherwise.
+    #[cfg(any(test, feature = "server"))]
     pub(crate) fn swap_tail(&mut self, buffer: &mut BytesMut) -> bool {
         let tail_in_use = self.open < self.tail.len()
             || self
@@ -94,13 +95,6 @@ impl Output {
 
     pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    pub(crate) fn front(&self) -> &[u8] {
-        match self.segments.front() {
-            Some(segment) => self.segment(segment),
-            None => self.open_tail(),
-        }
     }
 
     pub(crate) fn io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
@@ -160,31 +154,10 @@ impl Output {
         }
     }
 
-    /// Takes the first buffered chunk as owned bytes (tail bytes are copied out).
-    pub(crate) fn pop_chunk(&mut self) -> Option<Bytes> {
-        let chunk = match self.segments.pop_front() {
-            Some(Segment::Shared(bytes)) => bytes,
-            Some(Segment::Tail { start, end }) => {
-                Bytes::copy_from_slice(self.tail.get(start..end).unwrap_or_default())
-            }
-            None if self.open_tail().is_empty() => return None,
-            None => {
-                let chunk = Bytes::copy_from_slice(self.open_tail());
-                self.open = self.tail.len();
-                chunk
-            }
-        };
-        self.len -= chunk.len();
-        if self.len == 0 {
-            self.tail.clear();
-            self.open = 0;
-        }
-        Some(chunk)
-    }
-
     /// Frees the buffers' memory if nothing is buffered (for idle connections). The
     /// segment queue keeps its smallest allocation (four slots): a connection that sends
     /// shared payloads would otherwise allocate it again for every message.
+    #[cfg(any(test, feature = "server"))]
     pub(crate) fn release_memory(&mut self) {
         if self.len == 0 {
             if self.segments.capacity() > 4 {
@@ -196,6 +169,7 @@ impl Output {
     }
 
     /// The bytes of memory the output holds (capacity, not content).
+    #[cfg(test)]
     pub(crate) fn memory(&self) -> usize {
         let shared: usize = self
             .segments
@@ -218,9 +192,18 @@ mod tests {
         output.appended(bytes.len());
     }
 
+    /// The first pending slice.
+    fn front(output: &Output) -> Vec<u8> {
+        let mut slices = [IoSlice::new(&[]); 1];
+        let n = output.io_slices(&mut slices);
+        slices[..n].iter().flat_map(|s| s.iter().copied()).collect()
+    }
+
     fn drain_all(output: &mut Output) -> Vec<u8> {
         let mut all = Vec::new();
-        while let Some(chunk) = output.pop_chunk() {
+        while output.len() > 0 {
+            let chunk = front(output);
+            output.advance(chunk.len());
             all.extend_from_slice(&chunk);
         }
         all
@@ -251,7 +234,7 @@ mod tests {
             append(&mut output, b"fgh");
             let mut written = Vec::new();
             while output.len() > 0 {
-                let front = output.front();
+                let front = front(&output);
                 let n = step.min(front.len());
                 written.extend_from_slice(&front[..n]);
                 output.advance(n);

@@ -18,13 +18,13 @@ use super::io::{
     write_connection,
 };
 use super::slot::{Phase, Slot};
-use super::state::{LoopState, Outgoing};
+use super::state::LoopState;
 use super::timers::{Entry, Timers};
 use super::{Application, SocketId};
 use crate::config::Config;
 use crate::error::{Error, Timeout};
 use crate::handshake::{ClientHandshake, HttpResponse, Incoming, ServerHandshake};
-use crate::protocol::{CloseCode, Event, Message, State};
+use crate::protocol::{CloseCode, Event, State};
 
 const LISTENER: Token = Token(usize::MAX - 1);
 pub(crate) const WAKER: Token = Token(usize::MAX - 2);
@@ -369,7 +369,7 @@ impl<A: Application> EventLoop<A> {
                 Command::Send(id, message) => {
                     remote.took(&message);
                     if let Some(key) = self.state.key_of(id) {
-                        let _ = self.state.send(key, Outgoing::Encoded(&message));
+                        let _ = self.state.send(key, &message);
                     }
                 }
                 Command::Close(id, code, reason) => {
@@ -745,12 +745,8 @@ impl<A: Application> EventLoop<A> {
             };
             match connection.poll_event() {
                 Ok(None) => return,
-                Ok(Some(Event::Text(text))) => {
-                    self.app.message(&mut self.state, key, Message::Text(text));
-                }
-                Ok(Some(Event::Binary(data))) => {
-                    self.app
-                        .message(&mut self.state, key, Message::Binary(data));
+                Ok(Some(Event::Message(message))) => {
+                    self.app.message(&mut self.state, key, message);
                 }
                 Ok(Some(Event::Ping(_))) => self.state.mark_dirty(key),
                 Ok(Some(Event::Pong(_))) => {}
@@ -1041,7 +1037,7 @@ impl<A: Application> EventLoop<A> {
                     // Silent for a ping interval: it is idle, so it gives back what memory
                     // it kept for traffic.
                     connection.release_memory();
-                    if connection.send_ping(b"").is_ok() {
+                    if connection.ping(b"").is_ok() {
                         slot.ping_sent = Some(now);
                         self.state.mark_dirty(key);
                     }

@@ -27,7 +27,7 @@ pub(crate) use commands::{Audience, Command, Shared};
 pub(crate) use event_loop::{EventLoop, Listener, new_loops};
 pub(crate) use rooms::RoomName;
 pub(crate) use slot::Slot;
-pub(crate) use state::{LoopState, Outgoing};
+pub(crate) use state::LoopState;
 
 use crate::error::Error;
 use crate::handshake::{Accept, HttpRequest, HttpResponse, UpgradeRequest};

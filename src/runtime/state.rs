@@ -13,17 +13,7 @@ use super::rooms::Rooms;
 use super::slot::Slot;
 use crate::config::{Backpressure, Config};
 use crate::error::{CapacityError, Error, UsageError};
-use crate::protocol::{CloseCode, EncodedMessage, Message};
-
-/// What a send carries.
-#[derive(Debug)]
-pub(crate) enum Outgoing<'a> {
-    Text(&'a str),
-    Binary(&'a [u8]),
-    Message(Message),
-    Encoded(&'a EncodedMessage),
-    Ping(&'a [u8]),
-}
+use crate::protocol::{CloseCode, Connection, EncodedMessage, Sendable};
 
 /// A loop's connections and rooms.
 #[derive(Debug)]
@@ -80,13 +70,26 @@ impl<D> LoopState<D> {
         }
     }
 
-    /// Queues a message (or ping) on one local connection, applying the write-queue bound.
-    pub(crate) fn send(&mut self, key: usize, outgoing: Outgoing<'_>) -> Result<(), Error> {
+    /// Queues a message on one local connection, applying the write-queue bound.
+    pub(crate) fn send(&mut self, key: usize, message: impl Sendable) -> Result<(), Error> {
+        self.queue(key, |connection| connection.send(message))
+    }
+
+    /// Queues a ping on one local connection, applying the write-queue bound.
+    pub(crate) fn ping(&mut self, key: usize, payload: &[u8]) -> Result<(), Error> {
+        self.queue(key, |connection| connection.ping(payload))
+    }
+
+    fn queue(
+        &mut self,
+        key: usize,
+        encode: impl FnOnce(&mut Connection) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let slot = self.slots.get_mut(key).ok_or(Error::Closed)?;
         queue_on(
             slot,
             key,
-            outgoing,
+            encode,
             &self.config,
             &mut self.failures,
             &mut self.dirty,
@@ -109,7 +112,7 @@ impl<D> LoopState<D> {
     pub(crate) fn send_to(&mut self, id: SocketId, message: &EncodedMessage) -> Result<(), Error> {
         if id.worker() == self.worker {
             let key = self.key_of(id).ok_or(Error::Closed)?;
-            return self.send(key, Outgoing::Encoded(message));
+            return self.send(key, message);
         }
         self.shared.send_message_to(id, message)
     }
@@ -160,10 +163,10 @@ impl<D> LoopState<D> {
         let mut delivered = 0;
         let mut deliver = |key: usize, slot: &mut Slot<D>| {
             let excluded = audience.except.is_some_and(|except| slot.id == except);
-            let outgoing = Outgoing::Encoded(message);
+            let encode = |connection: &mut Connection| connection.send(message);
             if !excluded
                 && slot.can_send()
-                && queue_on(slot, key, outgoing, config, failures, dirty).is_ok()
+                && queue_on(slot, key, encode, config, failures, dirty).is_ok()
             {
                 delivered += 1;
             }
@@ -185,13 +188,13 @@ impl<D> LoopState<D> {
     }
 }
 
-/// Queues `outgoing` on the connection in `slot` (at `key`), applying the write-queue
+/// Queues what `encode` writes on the connection in `slot` (at `key`), applying the write-queue
 /// bound of `config`: a full queue refuses the message, and under [`Backpressure::Close`]
 /// also schedules the connection to be failed.
 fn queue_on<D>(
     slot: &mut Slot<D>,
     key: usize,
-    outgoing: Outgoing<'_>,
+    encode: impl FnOnce(&mut Connection) -> Result<(), Error>,
     config: &Config,
     failures: &mut Vec<(usize, Error)>,
     dirty: &mut Vec<usize>,
@@ -211,13 +214,7 @@ fn queue_on<D>(
         }
         return Err(error.into());
     }
-    match outgoing {
-        Outgoing::Text(text) => connection.send_text(text)?,
-        Outgoing::Binary(data) => connection.send_binary(data)?,
-        Outgoing::Message(message) => connection.send(message)?,
-        Outgoing::Encoded(message) => connection.send_encoded(message)?,
-        Outgoing::Ping(payload) => connection.send_ping(payload)?,
-    }
+    encode(connection)?;
     mark_slot_dirty(slot, key, dirty);
     Ok(())
 }

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod counting;
+pub mod memory;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

@@ -99,7 +99,7 @@ fn accepts_a_valid_response_at_every_split() {
         assert_eq!(response.protocol(), Some("chat"), "cut at {cut}");
         connection.receive(rest);
         assert!(
-            matches!(connection.poll_event(), Ok(Some(Event::Text(t))) if t == "hi"),
+            matches!(connection.poll_event(), Ok(Some(Event::Message(m))) if m.as_text() == Some("hi")),
             "cut at {cut}"
         );
     }

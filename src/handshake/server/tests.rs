@@ -242,7 +242,9 @@ fn frames_after_the_head_reach_the_connection() {
         panic!()
     };
     let (_, mut connection) = upgrade.accept(&Accept::new(), &plain()).unwrap();
-    assert!(matches!(connection.poll_event(), Ok(Some(Event::Text(t))) if t == "hi"));
+    assert!(
+        matches!(connection.poll_event(), Ok(Some(Event::Message(m))) if m.as_text() == Some("hi"))
+    );
 }
 
 /// The default configuration without permessage-deflate negotiation: these tests are about

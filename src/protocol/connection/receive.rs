@@ -18,7 +18,7 @@ use super::{
 use crate::error::{CapacityError, Error, ProtocolError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1, apply_mask};
 use crate::protocol::close::parse_close_payload;
-use crate::protocol::{CloseCode, Event, Text};
+use crate::protocol::{CloseCode, Event, Message, Text};
 
 impl Connection {
     // ----- input -----------------------------------------------------------------------
@@ -36,7 +36,8 @@ impl Connection {
 
     /// Hands over an owned buffer of bytes read from the transport; when nothing is
     /// pending, the buffer is adopted without copying.
-    pub fn receive_bytes(&mut self, data: BytesMut) {
+    #[cfg(any(test, feature = "server"))]
+    pub(crate) fn receive_bytes(&mut self, data: BytesMut) {
         if self.is_closed() {
             return;
         }
@@ -51,19 +52,16 @@ impl Connection {
     /// the connection's input empty. With [`receive_bytes`](Self::receive_bytes) this lets
     /// a driver lend one read buffer to many connections: hand it over, take the events,
     /// take it back, and keep only an incomplete frame's bytes per connection.
-    pub fn take_input(&mut self) -> BytesMut {
+    #[cfg(any(test, feature = "server"))]
+    pub(crate) fn take_input(&mut self) -> BytesMut {
         std::mem::take(&mut self.input)
-    }
-
-    /// The number of received bytes not yet turned into events.
-    pub fn buffered_input(&self) -> usize {
-        self.input.len()
     }
 
     /// How many more bytes the frame being received needs before it is complete: 0 when
     /// no frame has started (its header has not fully arrived). A driver can size its next
     /// read with it, and keep room for it with the incomplete frame's bytes.
-    pub fn frame_bytes_missing(&self) -> usize {
+    #[cfg(any(test, feature = "server"))]
+    pub(crate) fn frame_bytes_missing(&self) -> usize {
         self.frame
             .map_or(0, |frame| frame.len.saturating_sub(self.input.len()))
     }
@@ -344,15 +342,15 @@ impl Connection {
     }
 
     fn complete_message(&mut self, kind: MessageKind, payload: Bytes) -> Result<Event, Error> {
-        Ok(match kind {
+        Ok(Event::Message(match kind {
             MessageKind::Text => {
                 if !self.incoming_utf8.is_complete() {
                     return Err(ProtocolError::InvalidUtf8.into());
                 }
-                Event::Text(Text::from_validated(payload))
+                Message::Text(Text::from_validated(payload))
             }
-            MessageKind::Binary => Event::Binary(payload),
-        })
+            MessageKind::Binary => Message::Binary(payload),
+        }))
     }
 
     /// Fails the connection: queues a close frame with the error's code (unless ours was

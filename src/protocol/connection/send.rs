@@ -13,30 +13,36 @@ use bytes::Bytes;
 use super::{Connection, MessageKind, Role, SHARE_PAYLOADS_FROM, State};
 use crate::error::{Error, UsageError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, apply_mask};
-use crate::protocol::{CloseCode, EncodedMessage, Message};
+use crate::protocol::{CloseCode, EncodedMessage, Sendable};
 
 impl Connection {
     // ----- sending ---------------------------------------------------------------------
 
-    /// Queues a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), Error> {
-        self.send_message(OpCode::Text, text.as_bytes())
+    /// Queues a message: text from `&str`, `String` or [`Text`](crate::Text), binary from
+    /// `&[u8]`, `Vec<u8>` or [`Bytes`], a [`Message`](crate::Message), or (a server) an
+    /// [`EncodedMessage`] framed once for many connections (see [`Sendable`]).
+    ///
+    /// A server queues a large owned payload by reference, without copying it.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, Role};
+    /// let mut server = Connection::new(Role::Server, &Config::default());
+    /// server.send("hi").unwrap();
+    /// server.send(vec![1u8, 2]).unwrap();
+    /// assert_eq!(server.buffered_amount(), 4 + 4);
+    /// ```
+    pub fn send(&mut self, message: impl Sendable) -> Result<(), Error> {
+        message.queue_on(self)
     }
 
-    /// Queues a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.send_message(OpCode::Binary, data)
-    }
-
-    /// Queues a [`Message`]; a server queues a large payload without copying it.
-    pub fn send(&mut self, message: Message) -> Result<(), Error> {
-        let kind = message.kind();
-        self.send_shared(kind, message.into_bytes())
+    /// Queues a message whose payload is borrowed: it is copied next to its header.
+    pub(crate) fn send_copied(&mut self, kind: MessageKind, payload: &[u8]) -> Result<(), Error> {
+        self.send_message(kind.opcode(), payload)
     }
 
     /// Queues a message whose payload is already in [`Bytes`]. A server queues a large
     /// payload as it is, without copying it; a client copies it (it must mask it).
-    pub fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), Error> {
+    pub(crate) fn send_shared(&mut self, kind: MessageKind, payload: Bytes) -> Result<(), Error> {
         if self.role == Role::Client
             || payload.len() < SHARE_PAYLOADS_FROM
             || self.would_compress(payload.len())
@@ -100,7 +106,7 @@ impl Connection {
 
     /// Queues a message framed once with [`EncodedMessage`], sharing its bytes instead of
     /// copying them. Only a server can: a client must mask each frame itself.
-    pub fn send_encoded(&mut self, message: &EncodedMessage) -> Result<(), Error> {
+    pub(crate) fn send_encoded(&mut self, message: &EncodedMessage) -> Result<(), Error> {
         if self.role == Role::Client {
             return Err(UsageError::EncodedFrameOnClient.into());
         }
@@ -134,12 +140,14 @@ impl Connection {
     /// use rfc6455::{Config, Connection, MessageKind, Role};
     /// let mut server = Connection::new(Role::Server, &Config::default());
     /// server.send_fragment(MessageKind::Text, "hel".as_bytes(), false).unwrap();
-    /// server.send_ping(b"").unwrap();
+    /// server.ping(b"").unwrap();
     /// server.send_fragment(MessageKind::Text, "lo".as_bytes(), true).unwrap();
-    /// assert_eq!(
-    ///     server.pending_output(),
-    ///     &[0x01, 3, b'h', b'e', b'l', 0x89, 0, 0x80, 2, b'l', b'o'],
-    /// );
+    /// let mut slices = [std::io::IoSlice::new(&[]); 4];
+    /// let count = server.output_slices(&mut slices);
+    /// let mut wire = Vec::new(); // a socket, as far as this example goes
+    /// let written = std::io::Write::write_vectored(&mut wire, &slices[..count]).unwrap();
+    /// server.advance_output(written);
+    /// assert_eq!(wire, [0x01, 3, b'h', b'e', b'l', 0x89, 0, 0x80, 2, b'l', b'o']);
     /// ```
     pub fn send_fragment(
         &mut self,
@@ -170,12 +178,12 @@ impl Connection {
     }
 
     /// Queues a ping (at most 125 bytes of payload).
-    pub fn send_ping(&mut self, payload: &[u8]) -> Result<(), Error> {
+    pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Ping, payload)
     }
 
     /// Queues an unsolicited pong (at most 125 bytes). Pings are answered automatically.
-    pub fn send_pong(&mut self, payload: &[u8]) -> Result<(), Error> {
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), Error> {
         self.send_control(OpCode::Pong, payload)
     }
 

@@ -5,7 +5,7 @@ use crate::CloseFrame;
 use crate::error::{CapacityError, Error, ProtocolError, UsageError};
 use crate::frame::apply_mask;
 use crate::protocol::EncodedMessage;
-use crate::protocol::{CloseCode, Event, Text};
+use crate::protocol::{CloseCode, Event, Message, Text};
 use std::io::IoSlice;
 
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
@@ -42,6 +42,27 @@ fn frame_bytes(fin: bool, rsv: u8, opcode: u8, payload: &[u8], mask: Option<[u8;
     out
 }
 
+/// Everything pending, in order, without taking it.
+fn output(connection: &Connection) -> Vec<u8> {
+    let mut slices = [IoSlice::new(&[]); 64];
+    let count = connection.output_slices(&mut slices);
+    slices[..count]
+        .iter()
+        .flat_map(|s| s.iter().copied())
+        .collect()
+}
+
+/// Takes everything pending, as a transport that writes it all would.
+fn drain(connection: &mut Connection) -> Vec<u8> {
+    let mut all = Vec::new();
+    while connection.buffered_amount() > 0 {
+        let pending = output(connection);
+        connection.advance_output(pending.len());
+        all.extend(pending);
+    }
+    all
+}
+
 fn server() -> Connection {
     Connection::new(Role::Server, &Config::default())
 }
@@ -76,10 +97,7 @@ fn run(mut connection: Connection, data: &[u8], cuts: &[usize]) -> Outcome {
             }
         }
     }
-    let mut output = Vec::new();
-    while let Some(chunk) = connection.take_output() {
-        output.extend_from_slice(&chunk);
-    }
+    let output = drain(&mut connection);
     Outcome {
         events,
         error,
@@ -109,7 +127,11 @@ fn assert_closed_with(output: &[u8], code: CloseCode) {
 }
 
 fn text(s: &str) -> Event {
-    Event::Text(Text::from(s))
+    Event::Message(Message::Text(Text::from(s)))
+}
+
+fn binary(bytes: impl Into<Bytes>) -> Event {
+    Event::Message(Message::Binary(bytes.into()))
 }
 
 #[test]
@@ -122,10 +144,7 @@ fn receives_messages_of_every_length_encoding() {
     stream.extend(client_frame(true, 1, "κόσμε".as_bytes()));
     let outcome = run_server(&stream);
     assert_eq!(outcome.error, None);
-    let mut expected: Vec<Event> = sizes
-        .iter()
-        .map(|&size| Event::Binary(Bytes::from(vec![7u8; size])))
-        .collect();
+    let mut expected: Vec<Event> = sizes.iter().map(|&size| binary(vec![7u8; size])).collect();
     expected.push(text("κόσμε"));
     assert_eq!(outcome.events, expected);
     assert!(outcome.output.is_empty());
@@ -205,14 +224,14 @@ fn close_initiated_here_waits_for_the_reply() {
     assert_eq!(connection.state(), State::CloseSent);
     assert!(!connection.is_closed());
     assert!(matches!(
-        connection.send_text("late"),
+        connection.send("late"),
         Err(Error::Usage(UsageError::SendAfterClose))
     ));
     assert!(matches!(
         connection.close(CloseCode::NORMAL, ""),
         Err(Error::Usage(UsageError::SendAfterClose))
     ));
-    let sent = connection.take_output().unwrap();
+    let sent = drain(&mut connection);
     assert_eq!(&sent[..], b"\x88\x09\x03\xE9restart");
     // Messages still arrive until the peer's close; pings get no pong after our close.
     connection.receive(&client_frame(true, 1, b"in flight"));
@@ -239,10 +258,10 @@ fn nothing_is_sent_after_the_peer_closed() {
     connection.receive(&client_frame(true, 8, &[0x03, 0xE8]));
     assert!(matches!(connection.poll_event(), Ok(Some(Event::Close(_)))));
     for result in [
-        connection.send_text("x"),
-        connection.send_binary(b"x"),
-        connection.send_ping(b""),
-        connection.send_pong(b""),
+        connection.send("x"),
+        connection.send(b"x"),
+        connection.ping(b""),
+        connection.pong(b""),
         connection.send_fragment(MessageKind::Binary, b"x", true),
         connection.close(CloseCode::NORMAL, ""),
     ] {
@@ -393,7 +412,7 @@ fn a_failed_connection_stays_failed() {
     connection.receive(&client_frame(true, 1, b"after"));
     assert_eq!(connection.poll_event().unwrap(), None);
     assert!(matches!(
-        connection.send_text("x"),
+        connection.send("x"),
         Err(Error::Usage(UsageError::SendAfterClose))
     ));
 }
@@ -537,12 +556,12 @@ fn fragment_count_limit_is_exact() {
 #[test]
 fn sends_are_framed_and_checked() {
     let mut connection = server();
-    connection.send_text("hi").unwrap();
-    connection.send_binary(&[1, 2]).unwrap();
-    connection.send_ping(&[9; 125]).unwrap();
-    connection.send_pong(b"p").unwrap();
+    connection.send("hi").unwrap();
+    connection.send(&[1, 2]).unwrap();
+    connection.ping(&[9; 125]).unwrap();
+    connection.pong(b"p").unwrap();
     assert!(matches!(
-        connection.send_ping(&[0; 126]),
+        connection.ping(&[0; 126]),
         Err(Error::Usage(UsageError::ControlPayloadTooLong(126)))
     ));
     assert!(matches!(
@@ -567,18 +586,18 @@ fn fragmented_sends_keep_their_order_and_kind() {
         .send_fragment(MessageKind::Binary, b"a", false)
         .unwrap();
     assert!(matches!(
-        connection.send_text("no"),
+        connection.send("no"),
         Err(Error::Usage(UsageError::FragmentedMessageInProgress))
     ));
     assert!(matches!(
         connection.send_fragment(MessageKind::Text, b"no", true),
         Err(Error::Usage(UsageError::FragmentedMessageInProgress))
     ));
-    connection.send_ping(b"").unwrap();
+    connection.ping(b"").unwrap();
     connection
         .send_fragment(MessageKind::Binary, b"b", true)
         .unwrap();
-    connection.send_text("after").unwrap();
+    connection.send("after").unwrap();
     // Text fragments may split a character but must end whole.
     connection
         .send_fragment(MessageKind::Text, &"é".as_bytes()[..1], false)
@@ -612,15 +631,15 @@ fn fragmented_sends_keep_their_order_and_kind() {
 #[test]
 fn output_drains_by_slices_and_chunks() {
     let mut connection = server();
-    connection.send_text("abc").unwrap();
-    connection.send_text("def").unwrap();
+    connection.send("abc").unwrap();
+    connection.send("def").unwrap();
     let mut slices = [IoSlice::new(&[]); 4];
     let n = connection.output_slices(&mut slices);
     let total: usize = slices[..n].iter().map(|s| s.len()).sum();
     assert_eq!(total, connection.buffered_amount());
     connection.advance_output(3);
     assert_eq!(
-        connection.pending_output(),
+        output(&connection),
         &[b'b', b'c', 0x81, 3, b'd', b'e', b'f']
     );
     connection.advance_output(7);
@@ -674,16 +693,12 @@ fn send_all(sender: &mut Connection, messages: &[PlannedMessage]) -> Vec<u8> {
                 .send_fragment(message.kind, &message.data[start..end], last)
                 .unwrap();
             if message.ping_after_fragment == Some(i) {
-                sender.send_ping(b"between").unwrap();
+                sender.ping(b"between").unwrap();
             }
             start = end;
         }
     }
-    let mut wire = Vec::new();
-    while let Some(chunk) = sender.take_output() {
-        wire.extend_from_slice(&chunk);
-    }
-    wire
+    drain(sender)
 }
 
 fn expected_events(messages: &[PlannedMessage]) -> Vec<Event> {
@@ -699,7 +714,7 @@ fn expected_events(messages: &[PlannedMessage]) -> Vec<Event> {
         }
         events.push(match message.kind {
             MessageKind::Text => text(std::str::from_utf8(&message.data).unwrap()),
-            MessageKind::Binary => Event::Binary(Bytes::from(message.data.clone())),
+            MessageKind::Binary => binary(message.data.clone()),
         });
         if message.ping_after_fragment == Some(last_fragment) {
             events.push(ping());
@@ -758,9 +773,9 @@ proptest! {
 fn encoded_messages_are_shared_and_checked() {
     let message = EncodedMessage::binary(&[5; 300]);
     let mut connection = server();
-    connection.send_text("before").unwrap();
-    connection.send_encoded(&message).unwrap();
-    connection.send_text("after").unwrap();
+    connection.send("before").unwrap();
+    connection.send(&message).unwrap();
+    connection.send("after").unwrap();
     let output = run(connection, b"", &[]).output;
     let mut expected = vec![0x81, 6];
     expected.extend_from_slice(b"before");
@@ -774,11 +789,11 @@ fn encoded_messages_are_shared_and_checked() {
         message.frame(),
         &[],
     );
-    assert_eq!(outcome.events, [Event::Binary(Bytes::from(vec![5; 300]))]);
+    assert_eq!(outcome.events, [binary(vec![5; 300])]);
 
     let mut client = Connection::new(Role::Client, &Config::default());
     assert!(matches!(
-        client.send_encoded(&message),
+        client.send(&message),
         Err(Error::Usage(UsageError::EncodedFrameOnClient))
     ));
     let mut fragmenting = server();
@@ -786,13 +801,13 @@ fn encoded_messages_are_shared_and_checked() {
         .send_fragment(MessageKind::Text, b"a", false)
         .unwrap();
     assert!(matches!(
-        fragmenting.send_encoded(&message),
+        fragmenting.send(&message),
         Err(Error::Usage(UsageError::FragmentedMessageInProgress))
     ));
     let mut closing = server();
     closing.close(CloseCode::NORMAL, "").unwrap();
     assert!(matches!(
-        closing.send_encoded(&message),
+        closing.send(&message),
         Err(Error::Usage(UsageError::SendAfterClose))
     ));
 }
@@ -827,7 +842,7 @@ fn a_ping_flood_without_reads_stops_queueing_pongs_at_the_backlog() {
         "{queued}"
     );
     connection.advance_output(queued);
-    assert_eq!(connection.pending_output(), &[0x8A, 4, 0, 1, 0x86, 0x9F]);
+    assert_eq!(output(&connection), &[0x8A, 4, 0, 1, 0x86, 0x9F]);
     connection.advance_output(6);
     assert_eq!(connection.buffered_amount(), 0);
 }
@@ -865,7 +880,7 @@ fn frame_bytes_missing_counts_down_to_the_end_of_the_frame_at_every_split() {
         connection.receive(&frame[cut..]);
         assert!(matches!(
             connection.poll_event().unwrap(),
-            Some(Event::Binary(_))
+            Some(Event::Message(Message::Binary(_)))
         ));
         assert_eq!(connection.frame_bytes_missing(), 0, "cut at {cut}");
     }
