@@ -1,6 +1,11 @@
-//! A small blocking driver over any `Read + Write` stream (a `TcpStream`, usually): one
-//! thread, one connection, no runtime. For scripts, tests and simple tools; servers that
-//! hold many connections want the event loop.
+//! A small blocking driver over a [`Stream`] (a `TcpStream`, usually): one thread, one
+//! connection, no runtime. For scripts, tests and simple tools; servers that hold many
+//! connections want the event loop.
+//!
+//! The connection's timers run here as in the runtime: while [`WebSocket::read`] waits for
+//! the peer it wakes for the keep-alive ping, the pong timeout and the close timeout of
+//! [`Config`], and the handshake gives up after
+//! [`handshake_timeout`](Config::handshake_timeout).
 //!
 //! ```no_run
 //! use rfc6455::blocking::WebSocket;
@@ -24,10 +29,34 @@ use crate::handshake::{
     UpgradeRequest, UpgradeResponse, Url,
 };
 use crate::{
-    CloseCode, Config, Connection, Error, Event, HandshakeError, Sendable, State, UsageError,
+    CloseCode, Config, Connection, Error, Event, HandshakeError, Sendable, State, Timeout,
+    UsageError,
 };
 
 const READ_CHUNK: usize = 32 * 1024;
+
+/// A blocking byte stream whose reads can be given a time limit: what lets the driver run
+/// the connection's timers while it waits for the peer. `TcpStream` and `UnixStream` are
+/// streams; for another, forward to its socket, or return `Ok(())` if it cannot time out
+/// (timers then run only when bytes arrive).
+pub trait Stream: Read + Write {
+    /// Makes reads fail with `WouldBlock` or `TimedOut` after `timeout` (`None`: wait for
+    /// ever), as [`TcpStream::set_read_timeout`] does.
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()>;
+}
+
+impl Stream for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+}
+
+#[cfg(unix)]
+impl Stream for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+}
 
 /// A WebSocket over a blocking stream.
 #[derive(Debug)]
@@ -35,6 +64,9 @@ pub struct WebSocket<S> {
     stream: S,
     connection: Connection,
     buffer: Box<[u8]>,
+    /// How long `read` waits for an event before it gives up (`None`: as long as the
+    /// connection lives).
+    read_timeout: Option<Duration>,
 }
 
 impl WebSocket<TcpStream> {
@@ -74,7 +106,7 @@ impl WebSocket<TcpStream> {
             if left.is_zero() {
                 break;
             }
-            self.stream.set_read_timeout(Some(left))?;
+            Stream::set_read_timeout(&self.stream, Some(left))?;
             match self.stream.read(&mut scratch) {
                 Ok(0) => break,
                 Ok(_) => {}
@@ -88,7 +120,7 @@ impl WebSocket<TcpStream> {
     }
 }
 
-impl<S: Read + Write> WebSocket<S> {
+impl<S: Stream> WebSocket<S> {
     /// Reads an upgrade request from `stream` and accepts it (no subprotocol). A request
     /// that is not a valid upgrade is refused with `HttpResponse::from(&error)` (400,
     /// 426..., and 426 for a plain HTTP request), and the error is returned.
@@ -106,8 +138,9 @@ impl<S: Read + Write> WebSocket<S> {
     ) -> Result<WebSocket<S>, Error> {
         let mut buffer = vec![0u8; READ_CHUNK].into_boxed_slice();
         let mut handshake = ServerHandshake::new(config);
+        let deadline = Instant::now() + config.handshake_timeout;
         let incoming = loop {
-            let n = read_some(&mut stream, &mut buffer)?;
+            let n = read_before(&mut stream, &mut buffer, deadline, Timeout::Handshake)?;
             match handshake.receive(buffer.get(..n).unwrap_or_default()) {
                 Ok(None) => {}
                 Ok(Some(incoming)) => break incoming,
@@ -141,11 +174,7 @@ impl<S: Read + Write> WebSocket<S> {
         };
         stream.write_all(&response)?;
         stream.flush()?;
-        Ok(WebSocket {
-            stream,
-            connection,
-            buffer,
-        })
+        Ok(WebSocket::open(stream, connection, buffer))
     }
 
     /// Performs the client handshake over `stream`.
@@ -155,30 +184,49 @@ impl<S: Read + Write> WebSocket<S> {
         config: &Config,
     ) -> Result<(WebSocket<S>, UpgradeResponse), Error> {
         let mut handshake = ClientHandshake::new(request, config)?;
+        let deadline = Instant::now() + config.handshake_timeout;
         stream.write_all(handshake.request())?;
         stream.flush()?;
         let mut buffer = vec![0u8; READ_CHUNK].into_boxed_slice();
         loop {
-            let n = read_some(&mut stream, &mut buffer)?;
+            let n = read_before(&mut stream, &mut buffer, deadline, Timeout::Handshake)?;
             if let Some((response, connection)) =
                 handshake.receive(buffer.get(..n).unwrap_or_default())?
             {
-                let socket = WebSocket {
-                    stream,
-                    connection,
-                    buffer,
-                };
-                return Ok((socket, response));
+                return Ok((WebSocket::open(stream, connection, buffer), response));
             }
         }
     }
 
-    /// Blocks until the next event. Pongs and close replies are written before it returns.
+    /// A socket over an open connection; its timers start now.
+    fn open(stream: S, mut connection: Connection, buffer: Box<[u8]>) -> WebSocket<S> {
+        connection.handle_timeout(Instant::now());
+        WebSocket {
+            stream,
+            connection,
+            buffer,
+            read_timeout: None,
+        }
+    }
+
+    /// Makes [`read`](Self::read) give up with an I/O error of kind `TimedOut` when no
+    /// event comes within `timeout` (`None`, the default: wait as long as the connection
+    /// lives, its own timers included).
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.read_timeout = timeout;
+    }
+
+    /// Blocks until the next event. Pongs and close replies are written before it returns;
+    /// while it waits, the connection's timers run (a keep-alive ping goes out, an
+    /// unanswered one fails the connection with [`Error::Timeout`]).
     ///
-    /// A protocol error is returned after its close frame was written. Once the close
-    /// handshake is over (an [`Event::Close`] was returned), this returns [`Error::Closed`].
+    /// A protocol error or a timeout is returned after its close frame was written. Once
+    /// the close handshake is over (an [`Event::Close`] was returned), this returns
+    /// [`Error::Closed`].
     pub fn read(&mut self) -> Result<Event, Error> {
+        let give_up = self.read_timeout.map(|timeout| Instant::now() + timeout);
         loop {
+            self.connection.handle_timeout(Instant::now());
             let event = self.connection.poll_event();
             self.flush()?;
             if let Some(event) = event? {
@@ -187,9 +235,26 @@ impl<S: Read + Write> WebSocket<S> {
             if self.connection.is_closed() {
                 return Err(Error::Closed);
             }
-            let n = read_some(&mut self.stream, &mut self.buffer)?;
-            self.connection
-                .receive(self.buffer.get(..n).unwrap_or_default());
+            let now = Instant::now();
+            if give_up.is_some_and(|at| at <= now) {
+                return Err(std::io::Error::from(ErrorKind::TimedOut).into());
+            }
+            let wake = match (self.connection.poll_timeout(), give_up) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            // A zero timeout means "none" to the OS: wait at least a millisecond.
+            let wait = wake.map(|at| at.saturating_duration_since(now).max(MIN_WAIT));
+            self.stream.set_read_timeout(wait)?;
+            match self.stream.read(&mut self.buffer) {
+                Ok(0) => return Err(std::io::Error::from(ErrorKind::UnexpectedEof).into()),
+                Ok(n) => self
+                    .connection
+                    .receive(self.buffer.get(..n).unwrap_or_default()),
+                // A timer is due, or the caller's time is up: both are seen above.
+                Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 
@@ -258,13 +323,33 @@ impl<S: Read + Write> WebSocket<S> {
     }
 }
 
-/// Reads at least one byte; the end of the stream is an `UnexpectedEof` error.
-fn read_some<S: Read>(stream: &mut S, buffer: &mut [u8]) -> Result<usize, Error> {
+/// The shortest wait asked of the OS (a zero read timeout means "none" to it).
+const MIN_WAIT: Duration = Duration::from_millis(1);
+
+/// What a read that ran out of time fails with: `WouldBlock` on Unix, `TimedOut` on
+/// Windows.
+fn is_timeout(error: &std::io::Error) -> bool {
+    matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)
+}
+
+/// Reads at least one byte before `deadline`, else fails with `timeout`; the end of the
+/// stream is an `UnexpectedEof` error.
+fn read_before<S: Stream>(
+    stream: &mut S,
+    buffer: &mut [u8],
+    deadline: Instant,
+    timeout: Timeout,
+) -> Result<usize, Error> {
     loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(timeout.into());
+        }
+        stream.set_read_timeout(Some(left.max(MIN_WAIT)))?;
         match stream.read(buffer) {
             Ok(0) => return Err(std::io::Error::from(ErrorKind::UnexpectedEof).into()),
             Ok(n) => return Ok(n),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) || e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -1,7 +1,9 @@
 //! [`Config`]: every limit and timeout the crate enforces, each with a safe default.
 //!
-//! One flat struct for all layers: the sans-IO core reads the size limits; the runtime
-//! (feature `server`) also reads the timeouts and the write-buffer bound.
+//! One flat struct for all layers: the sans-IO core reads the size limits and runs the
+//! keep-alive, pong and close timers on the time its driver hands in; the drivers read the
+//! handshake timeout; the runtime (feature `server`) also reads the write-buffer and
+//! command-queue bounds.
 
 use std::time::Duration;
 
@@ -51,17 +53,22 @@ pub struct Config {
     /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull).
     /// Default 16 MiB.
     pub max_command_queue: usize,
-    /// Runtime only. Time allowed from accepting a TCP connection (or connecting) to a
-    /// complete opening handshake. Default 10 s.
+    /// Time allowed from accepting a TCP connection (or connecting) to a complete opening
+    /// handshake; the runtime and the blocking driver enforce it. Default 10 s.
     pub handshake_timeout: Duration,
-    /// Runtime only. After this long without hearing from the peer, send a ping. Default
-    /// 25 s, as Socket.IO's `pingInterval`. `None` turns keep-alive pings off.
+    /// After this long without hearing from the peer, send a ping. Default 25 s, as
+    /// Socket.IO's `pingInterval`. `None` turns keep-alive pings off. Run by the core
+    /// ([`Connection::handle_timeout`](crate::Connection::handle_timeout)), so every driver
+    /// honors it.
     pub ping_interval: Option<Duration>,
-    /// Runtime only. After a keep-alive ping, how long to wait for any data from the peer
-    /// before failing the connection. Default 20 s, as Socket.IO's `pingTimeout`.
+    /// After a keep-alive ping, how long to wait for any data from the peer before failing
+    /// the connection with [`Timeout::Pong`](crate::Timeout::Pong) and close code 1008.
+    /// Default 20 s, as Socket.IO's `pingTimeout`. Run by the core.
     pub pong_timeout: Duration,
-    /// Runtime only. After our close frame, how long to wait for the peer's close frame
-    /// (and, for a client, for the server to close TCP) before closing anyway. Default 5 s.
+    /// After our close frame, how long to wait for the peer's close frame before failing
+    /// with [`Timeout::Close`](crate::Timeout::Close) (run by the core); the runtime also
+    /// gives a finished connection this long to be written out and, for a client, for the
+    /// server to close TCP. Default 5 s.
     pub close_timeout: Duration,
     /// permessage-deflate (RFC 7692): `Some` to offer it (client) or accept it (server).
     /// Default `Some(DeflateConfig::default())`: browsers offer it on every connection, and

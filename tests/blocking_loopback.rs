@@ -105,3 +105,129 @@ fn a_protocol_violation_reaches_the_peer_as_a_close_frame() {
     }
     server.join().unwrap();
 }
+
+fn short_timers() -> Config {
+    Config {
+        handshake_timeout: Duration::from_millis(200),
+        ping_interval: Some(Duration::from_millis(50)),
+        pong_timeout: Duration::from_millis(100),
+        close_timeout: Duration::from_millis(100),
+        ..Config::default()
+    }
+}
+
+/// Completes a handshake by hand and returns the raw stream: a peer that does nothing it
+/// is not told to.
+fn raw_peer(port: u16) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(
+            b"GET / HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        )
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    stream
+}
+
+#[test]
+fn a_silent_peer_gets_a_keep_alive_ping_then_a_1008_close_and_read_reports_the_timeout() {
+    let (port, server) = one_shot_server(|stream| {
+        let mut socket = WebSocket::accept(stream, &short_timers()).unwrap();
+        let error = socket.read().unwrap_err();
+        assert!(
+            matches!(error, Error::Timeout(rfc6455::Timeout::Pong)),
+            "{error}"
+        );
+    });
+    let mut peer = raw_peer(port);
+    peer.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut frames = [0u8; 2];
+    peer.read_exact(&mut frames).unwrap();
+    assert_eq!(frames, [0x89, 0], "the keep-alive ping");
+    let mut close = [0u8; 4];
+    peer.read_exact(&mut close).unwrap();
+    assert_eq!(close[0], 0x88, "then a close frame");
+    assert_eq!(u16::from_be_bytes([close[2], close[3]]), 1008);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_peer_that_answers_keeps_the_connection_through_many_ping_intervals() {
+    let (port, server) = one_shot_server(|stream| {
+        let mut socket = WebSocket::accept(stream, &short_timers()).unwrap();
+        let mut pongs = 0;
+        loop {
+            match socket.read() {
+                Ok(Event::Pong(_)) => pongs += 1,
+                Ok(Event::Close(_)) => break,
+                Ok(_) => {}
+                Err(error) => panic!("server: {error}"),
+            }
+        }
+        assert!(pongs >= 3, "{pongs} keep-alive pings answered");
+    });
+    // The blocking client answers pings by itself while it reads.
+    let (mut client, _) = WebSocket::connect_with(
+        &Url::parse(&format!("ws://127.0.0.1:{port}/")).unwrap(),
+        &ClientRequest::new(format!("127.0.0.1:{port}"), "/"),
+        &Config {
+            ping_interval: None,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    // Read for 400 ms (8 ping intervals): pings come and are answered, then the read
+    // gives up as asked.
+    let until = std::time::Instant::now() + Duration::from_millis(400);
+    let mut pings = 0;
+    loop {
+        client.set_read_timeout(Some(
+            until.saturating_duration_since(std::time::Instant::now()),
+        ));
+        match client.read() {
+            Ok(Event::Ping(_)) => pings += 1,
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(pings >= 3, "{pings} pings");
+    client.close(CloseCode::NORMAL, "").unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn an_unanswered_close_frame_times_out() {
+    let (port, server) = one_shot_server(|stream| {
+        let mut socket = WebSocket::accept(stream, &short_timers()).unwrap();
+        let error = socket.close(CloseCode::NORMAL, "bye").unwrap_err();
+        assert!(
+            matches!(error, Error::Timeout(rfc6455::Timeout::Close)),
+            "{error}"
+        );
+    });
+    // The peer reads nothing and answers nothing, and keeps its socket open.
+    let peer = raw_peer(port);
+    server.join().unwrap();
+    drop(peer);
+}
+
+#[test]
+fn a_handshake_that_never_completes_is_cut_by_the_handshake_timeout() {
+    let (port, server) = one_shot_server(|stream| {
+        let error = WebSocket::accept(stream, &short_timers()).unwrap_err();
+        assert!(
+            matches!(error, Error::Timeout(rfc6455::Timeout::Handshake)),
+            "{error}"
+        );
+    });
+    let mut peer = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    peer.write_all(b"GET / HTTP/1.1\r\nHost: slow\r\n").unwrap();
+    server.join().unwrap();
+}

@@ -34,7 +34,7 @@ fn many_clients_at_once_on_two_workers() {
             let url = url.clone();
             thread::spawn(move || {
                 let (mut socket, _) = rfc6455::blocking::WebSocket::connect(&url).unwrap();
-                socket.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+                socket.set_read_timeout(Some(PATIENCE));
                 for i in 0..20 {
                     let text = format!("client {n} message {i}");
                     socket.send(&text).unwrap();

@@ -19,6 +19,7 @@ use std::io::IoSlice;
 use bytes::{Bytes, BytesMut};
 
 use super::output::Output;
+use super::timers::ProtocolTimers;
 use super::utf8::Utf8Validator;
 use crate::config::Config;
 use crate::frame::{FrameHeader, OpCode};
@@ -64,8 +65,9 @@ pub enum State {
     /// Both close frames were exchanged. Write the remaining output, then close the
     /// transport (a server closes first; a client may wait briefly for the server to).
     Closed,
-    /// We failed the connection because the peer broke a rule: the close frame with the
-    /// error's code is queued. Write it, then close the transport.
+    /// We failed the connection because the peer broke a rule or stopped answering (a
+    /// timer ran out): the close frame with the error's code is queued unless ours was sent
+    /// already. Write it, then close the transport.
     Failed,
 }
 
@@ -165,6 +167,8 @@ pub struct Connection {
     /// permessage-deflate, when negotiated (boxed: most connections never use it).
     #[cfg(feature = "deflate")]
     deflate: Option<Box<crate::deflate::PerMessageDeflate>>,
+    /// Keep-alive, pong and close timers, run on the time the driver hands in.
+    timers: ProtocolTimers,
 }
 
 impl Connection {
@@ -189,6 +193,7 @@ impl Connection {
             unanswered_ping: None,
             #[cfg(feature = "deflate")]
             deflate: None,
+            timers: ProtocolTimers::new(config),
         }
     }
 
@@ -283,7 +288,6 @@ impl Connection {
     }
 
     /// Frees the memory of empty buffers; an idle connection then holds none.
-    #[cfg(any(test, feature = "server"))]
     pub(crate) fn release_memory(&mut self) {
         if self.input.is_empty() {
             self.input = BytesMut::new();
@@ -307,6 +311,7 @@ impl Connection {
 
 mod receive;
 mod send;
+mod timeouts;
 
 #[cfg(test)]
 #[allow(

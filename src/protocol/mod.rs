@@ -12,6 +12,7 @@ mod event;
 mod message;
 mod output;
 mod sendable;
+mod timers;
 mod utf8;
 
 pub(crate) use crate::close_code::CloseCode;

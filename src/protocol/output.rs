@@ -157,7 +157,6 @@ impl Output {
     /// Frees the buffers' memory if nothing is buffered (for idle connections). The
     /// segment queue keeps its smallest allocation (four slots): a connection that sends
     /// shared payloads would otherwise allocate it again for every message.
-    #[cfg(any(test, feature = "server"))]
     pub(crate) fn release_memory(&mut self) {
         if self.len == 0 {
             if self.segments.capacity() > 4 {

@@ -32,8 +32,8 @@ pub fn url(running: &Running, path: &str) -> String {
 
 /// A blocking client whose reads give up after `PATIENCE`.
 pub fn client(running: &Running, path: &str) -> WebSocket<TcpStream> {
-    let (socket, _) = WebSocket::connect(&url(running, path)).expect("connect");
-    socket.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+    let (mut socket, _) = WebSocket::connect(&url(running, path)).expect("connect");
+    socket.set_read_timeout(Some(PATIENCE));
     socket
 }
 

@@ -29,8 +29,9 @@ impl Connection {
     ///
     /// Bytes received after the connection closed or failed are discarded.
     pub fn receive(&mut self, data: &[u8]) {
-        if !self.is_closed() {
+        if !self.is_closed() && !data.is_empty() {
             self.input.extend_from_slice(data);
+            self.timers.heard();
         }
     }
 
@@ -38,6 +39,18 @@ impl Connection {
     /// pending, the buffer is adopted without copying.
     #[cfg(any(test, feature = "server"))]
     pub(crate) fn receive_bytes(&mut self, data: BytesMut) {
+        if self.is_closed() || data.is_empty() {
+            return;
+        }
+        self.timers.heard();
+        self.restore_input(data);
+    }
+
+    /// Gives back bytes taken with [`take_input`](Self::take_input) (the start of an
+    /// incomplete frame, maybe moved to another buffer): not news from the peer, so the
+    /// keep-alive timer is not restarted.
+    #[cfg(any(test, feature = "server"))]
+    pub(crate) fn restore_input(&mut self, data: BytesMut) {
         if self.is_closed() {
             return;
         }
@@ -73,6 +86,9 @@ impl Connection {
     /// the output, the state becomes [`Failed`](State::Failed), and the error says exactly
     /// what was wrong. After that, `Ok(None)` forever.
     pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
+        if let Some(timeout) = self.timers.expired.take() {
+            return Err(timeout.into());
+        }
         match self.next_event() {
             Ok(event) => Ok(event),
             Err(error) => Err(self.fail(error)),
@@ -355,7 +371,7 @@ impl Connection {
 
     /// Fails the connection: queues a close frame with the error's code (unless ours was
     /// already sent) and stops parsing input.
-    fn fail(&mut self, error: Error) -> Error {
+    pub(super) fn fail(&mut self, error: Error) -> Error {
         if self.state == State::Open {
             let code = error.close_code().unwrap_or(CloseCode::PROTOCOL_ERROR);
             let reason = error.to_string();

@@ -215,6 +215,7 @@ impl Connection {
         payload.extend_from_slice(reason.as_bytes());
         self.encode_frame(OpCode::Close, &payload, true)?;
         self.state = State::CloseSent;
+        self.timers.close_queued();
         Ok(())
     }
 

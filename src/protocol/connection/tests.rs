@@ -885,3 +885,128 @@ fn frame_bytes_missing_counts_down_to_the_end_of_the_frame_at_every_split() {
         assert_eq!(connection.frame_bytes_missing(), 0, "cut at {cut}");
     }
 }
+
+fn timed(ping: u64, pong: u64, close: u64) -> Config {
+    Config {
+        ping_interval: Some(std::time::Duration::from_millis(ping)),
+        pong_timeout: std::time::Duration::from_millis(pong),
+        close_timeout: std::time::Duration::from_millis(close),
+        ..Config::default()
+    }
+}
+
+fn after(start: std::time::Instant, millis: u64) -> std::time::Instant {
+    start + std::time::Duration::from_millis(millis)
+}
+
+#[test]
+fn an_unanswered_keep_alive_ping_fails_the_connection_with_1008_on_a_fake_clock() {
+    let t0 = std::time::Instant::now();
+    let mut connection = Connection::new(Role::Server, &timed(100, 50, 30));
+    assert_eq!(connection.poll_timeout(), None, "no time handed in yet");
+    connection.handle_timeout(t0);
+    assert_eq!(connection.poll_timeout(), Some(after(t0, 100)));
+    connection.handle_timeout(after(t0, 99));
+    assert_eq!(connection.buffered_amount(), 0);
+    connection.handle_timeout(after(t0, 100));
+    assert_eq!(drain(&mut connection), [0x89, 0], "the keep-alive ping");
+    assert_eq!(connection.poll_timeout(), Some(after(t0, 150)));
+    connection.handle_timeout(after(t0, 150));
+    assert_eq!(connection.state(), State::Failed);
+    assert_closed_with(&drain(&mut connection), CloseCode::POLICY_VIOLATION);
+    let error = connection.poll_event().unwrap_err();
+    assert!(
+        matches!(error, Error::Timeout(crate::Timeout::Pong)),
+        "{error}"
+    );
+    assert_eq!(connection.poll_event().unwrap(), None, "reported once");
+    assert_eq!(connection.poll_timeout(), None);
+}
+
+#[test]
+fn bytes_from_the_peer_restart_the_keep_alive_and_answer_the_ping() {
+    let t0 = std::time::Instant::now();
+    let mut connection = Connection::new(Role::Server, &timed(100, 50, 30));
+    connection.handle_timeout(t0);
+    // Half a frame is still news from the peer.
+    connection.receive(&client_frame(true, 1, b"hello")[..3]);
+    assert_eq!(
+        connection.poll_timeout(),
+        Some(t0),
+        "due now: the bytes need a time"
+    );
+    connection.handle_timeout(after(t0, 60));
+    assert_eq!(connection.poll_timeout(), Some(after(t0, 160)));
+    connection.handle_timeout(after(t0, 160));
+    assert_eq!(drain(&mut connection), [0x89, 0]);
+    // Any byte after the ping counts as the answer, a pong or not.
+    connection.receive(&client_frame(true, 1, b"hello")[3..]);
+    connection.handle_timeout(after(t0, 200));
+    assert_eq!(connection.poll_event().unwrap(), Some(text("hello")));
+    connection.handle_timeout(after(t0, 260));
+    assert_eq!(connection.state(), State::Open);
+    assert_eq!(connection.poll_timeout(), Some(after(t0, 300)));
+}
+
+#[test]
+fn an_unanswered_close_frame_times_out() {
+    let t0 = std::time::Instant::now();
+    let mut connection = Connection::new(Role::Server, &timed(100, 50, 30));
+    connection.handle_timeout(t0);
+    connection.close(CloseCode::NORMAL, "bye").unwrap();
+    drain(&mut connection);
+    connection.handle_timeout(after(t0, 10));
+    assert_eq!(connection.poll_timeout(), Some(after(t0, 40)));
+    // Data still arrives while closing, and does not move the close timer.
+    connection.receive(&client_frame(true, 1, b"late"));
+    connection.handle_timeout(after(t0, 39));
+    assert_eq!(connection.poll_event().unwrap(), Some(text("late")));
+    connection.handle_timeout(after(t0, 40));
+    assert_eq!(connection.state(), State::Failed);
+    assert_eq!(
+        connection.buffered_amount(),
+        0,
+        "our close frame was sent already"
+    );
+    assert!(matches!(
+        connection.poll_event(),
+        Err(Error::Timeout(crate::Timeout::Close))
+    ));
+}
+
+#[test]
+fn timers_stop_once_the_close_handshake_is_over() {
+    let t0 = std::time::Instant::now();
+    let mut connection = Connection::new(Role::Server, &timed(100, 50, 30));
+    connection.handle_timeout(t0);
+    connection.close(CloseCode::NORMAL, "").unwrap();
+    connection.receive(&client_frame(true, 8, &[0x03, 0xE8]));
+    assert!(matches!(
+        connection.poll_event().unwrap(),
+        Some(Event::Close(_))
+    ));
+    assert_eq!(connection.poll_timeout(), None);
+    connection.handle_timeout(after(t0, 1_000_000));
+    assert_eq!(connection.state(), State::Closed);
+}
+
+#[test]
+fn an_idle_connection_frees_its_buffers_when_the_keep_alive_fires() {
+    let t0 = std::time::Instant::now();
+    let mut connection = Connection::new(Role::Server, &timed(100, 50, 30));
+    connection.handle_timeout(t0);
+    connection.receive(&client_frame(true, 2, &[7; 3000]));
+    assert!(connection.poll_event().unwrap().is_some());
+    connection.send(vec![1u8; 3000]).unwrap();
+    drain(&mut connection);
+    assert!(connection.buffer_memory() > 0, "buffers kept for traffic");
+    connection.handle_timeout(after(t0, 100));
+    connection.handle_timeout(after(t0, 200));
+    // Only the ping's own bytes are held until they are written.
+    drain(&mut connection);
+    assert!(
+        connection.buffer_memory() <= 64,
+        "{}",
+        connection.buffer_memory()
+    );
+}
