@@ -10,7 +10,7 @@ use std::io::BufRead;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
-use rfc6455::events::{Client, Reconnect, SocketId};
+use rfc6455::events::{Client, Handlers, Reconnect, SocketId};
 
 /// The current connection (it changes on every reconnection) and the lines waiting for one.
 #[derive(Default)]
@@ -26,26 +26,28 @@ fn main() -> Result<(), rfc6455::Error> {
     let link: Arc<Mutex<Link>> = Arc::default();
     let on_open = link.clone();
     let on_close = link.clone();
-    let runtime = Client::<()>::new()
-        .reconnect(Reconnect::default())
-        .on_open(move |socket| {
-            eprintln!("connected to {}", socket.peer_addr());
-            let mut link = on_open.lock().unwrap_or_else(PoisonError::into_inner);
-            link.id = Some(socket.id());
-            for line in link.pending.drain(..) {
-                let _ = socket.send(&line);
-            }
-        })
-        .on_message(|_socket, message| match message.as_text() {
-            Some(text) => println!("{text}"),
-            None => println!("<{} bytes of binary>", message.len()),
-        })
-        .on_error(|_socket, error| eprintln!("error: {error}"))
-        .on_close(move |_socket, code, reason| {
-            eprintln!("closed: {code} {reason}");
-            on_close.lock().unwrap_or_else(PoisonError::into_inner).id = None;
-        })
-        .connect(&url)?;
+    let runtime = Client::new(
+        Handlers::<()>::new()
+            .on_open(move |socket| {
+                eprintln!("connected to {}", socket.peer_addr());
+                let mut link = on_open.lock().unwrap_or_else(PoisonError::into_inner);
+                link.id = Some(socket.id());
+                for line in link.pending.drain(..) {
+                    let _ = socket.send(&line);
+                }
+            })
+            .on_message(|_socket, message| match message.as_text() {
+                Some(text) => println!("{text}"),
+                None => println!("<{} bytes of binary>", message.len()),
+            })
+            .on_error(|_socket, error| eprintln!("error: {error}"))
+            .on_close(move |_socket, code, reason| {
+                eprintln!("closed: {code} {reason}");
+                on_close.lock().unwrap_or_else(PoisonError::into_inner).id = None;
+            }),
+    )
+    .reconnect(Reconnect::default())
+    .connect(&url)?;
     let handle = runtime.handle();
     thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {

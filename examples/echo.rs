@@ -6,7 +6,7 @@
 //! ```
 
 use rfc6455::Config;
-use rfc6455::events::Server;
+use rfc6455::events::{Handlers, Server};
 
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -18,14 +18,13 @@ fn main() -> std::io::Result<()> {
         max_write_buffer: 64 << 20,
         ..Config::default()
     };
-    let runtime = Server::<()>::new()
-        .config(config)
-        .workers(workers)
-        .on_message(|socket, message| {
-            // A send fails only once the socket is closing; nothing to do then.
-            let _ = socket.send(message);
-        })
-        .bind(&address)?;
+    let runtime = Server::new(Handlers::<()>::new().on_message(|socket, message| {
+        // A send fails only once the socket is closing; nothing to do then.
+        let _ = socket.send(message);
+    }))
+    .config(config)
+    .workers(workers)
+    .bind(&address)?;
     println!("echo server listening on ws://{address} with {workers} worker(s)");
     runtime.run()
 }

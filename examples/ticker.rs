@@ -11,23 +11,25 @@
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rfc6455::events::Server;
+use rfc6455::events::{Handlers, Server};
 
 fn main() -> std::io::Result<()> {
     let address = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9002".to_owned());
-    let runtime = Server::<()>::new()
-        .on_open(|socket| {
-            socket.join("ticks");
-            let _ = socket.send("joined the ticks room; send \"stop\" or \"start\"");
-        })
-        .on_message(|socket, message| match message.as_text() {
-            Some("stop") => socket.leave("ticks"),
-            Some("start") => socket.join("ticks"),
-            _ => {}
-        })
-        .bind(&address)?;
+    let runtime = Server::new(
+        Handlers::<()>::new()
+            .on_open(|socket| {
+                socket.join("ticks");
+                let _ = socket.send("joined the ticks room; send \"stop\" or \"start\"");
+            })
+            .on_message(|socket, message| match message.as_text() {
+                Some("stop") => socket.leave("ticks"),
+                Some("start") => socket.join("ticks"),
+                _ => {}
+            }),
+    )
+    .bind(&address)?;
     let handle = runtime.handle();
     thread::spawn(move || {
         while !handle.is_shutting_down() {

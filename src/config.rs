@@ -46,6 +46,11 @@ pub struct Config {
     pub max_write_buffer: usize,
     /// Runtime only. What happens when a send finds the write queue at `max_write_buffer`.
     pub backpressure: Backpressure,
+    /// Runtime only. The write queue's low-water mark: once it went above it (or refused a
+    /// send), `on_drain` runs when writing brings it back to this many bytes or fewer, the
+    /// signal to resume sending under [`Backpressure::Refuse`]. Keep it below
+    /// `max_write_buffer`. Default 256 KiB.
+    pub write_buffer_low_water: usize,
     /// Runtime only. Most message bytes waiting in one loop's command channel: sends and
     /// broadcasts from a `Handle` on another thread, or from a handler on another loop, that
     /// the loop has not taken in yet. The check runs before each command is queued, so the
@@ -99,6 +104,7 @@ impl Default for Config {
             max_fragments: 1 << 20,
             max_write_buffer: 1 << 20,
             backpressure: Backpressure::Close,
+            write_buffer_low_water: 256 << 10,
             max_command_queue: 16 << 20,
             handshake_timeout: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(25)),

@@ -8,14 +8,14 @@ mod support;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rfc6455::events::{Client, Reconnect, Server};
+use rfc6455::events::{Client, Handlers, Reconnect, Server};
 use rfc6455::{CloseCode, Config, Message};
 use support::{PATIENCE, start};
 
 fn echo_server() -> Server<()> {
-    Server::new().on_message(|socket, message| {
+    Server::new(Handlers::new().on_message(|socket, message| {
         socket.send(message).unwrap();
-    })
+    }))
 }
 
 #[test]
@@ -24,27 +24,33 @@ fn a_client_exchanges_messages_and_closes() {
     let (events, seen) = mpsc::channel();
     let on_message = events.clone();
     let on_close = events.clone();
-    let client = Client::<usize>::new()
-        .on_open(move |socket| {
-            events.send(format!("open {}", socket.path())).unwrap();
-            socket.send("one").unwrap();
-            socket.send(&[2; 70_000]).unwrap();
-        })
-        .on_message(move |socket, message| {
-            *socket.data_mut() += 1;
-            match &message {
-                Message::Text(text) => on_message.send(format!("text {text}")).unwrap(),
-                Message::Binary(data) => on_message.send(format!("binary {}", data.len())).unwrap(),
-            }
-            if *socket.data() == 2 {
-                socket.close(CloseCode::NORMAL, "done").unwrap();
-            }
-        })
-        .on_close(move |_, code, reason| on_close.send(format!("close {code} {reason}")).unwrap())
-        .connect(&support::url(&server, "/path"))
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let client = Client::new(
+        Handlers::<usize>::new()
+            .on_open(move |socket| {
+                events.send(format!("open {}", socket.path())).unwrap();
+                socket.send("one").unwrap();
+                socket.send(&[2; 70_000]).unwrap();
+            })
+            .on_message(move |socket, message| {
+                *socket.data_mut() += 1;
+                match &message {
+                    Message::Text(text) => on_message.send(format!("text {text}")).unwrap(),
+                    Message::Binary(data) => {
+                        on_message.send(format!("binary {}", data.len())).unwrap()
+                    }
+                }
+                if *socket.data() == 2 {
+                    socket.close(CloseCode::NORMAL, "done").unwrap();
+                }
+            })
+            .on_close(move |_, code, reason| {
+                on_close.send(format!("close {code} {reason}")).unwrap()
+            }),
+    )
+    .connect(&support::url(&server, "/path"))
+    .unwrap()
+    .spawn()
+    .unwrap();
     let got: Vec<String> = (0..4)
         .map(|_| seen.recv_timeout(PATIENCE).unwrap())
         .collect();
@@ -63,23 +69,25 @@ fn a_client_reconnects_when_the_server_comes_back() {
     let address = first.local_addr().unwrap();
     let (opens, open) = mpsc::channel();
     let (closes, close) = mpsc::channel();
-    let client = Client::<()>::new()
-        .reconnect(Reconnect {
-            initial_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(200),
-            max_attempts: None,
-        })
-        .on_open(move |socket| opens.send(socket.id()).unwrap())
-        .on_close(move |_, code, _| closes.send(code).unwrap())
-        .connect(&format!("ws://{address}/"))
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let client = Client::new(
+        Handlers::<()>::new()
+            .on_open(move |socket| opens.send(socket.id()).unwrap())
+            .on_close(move |_, code, _| closes.send(code).unwrap()),
+    )
+    .reconnect(Reconnect {
+        initial_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(200),
+        max_attempts: None,
+    })
+    .connect(&format!("ws://{address}/"))
+    .unwrap()
+    .spawn()
+    .unwrap();
     open.recv_timeout(PATIENCE).unwrap();
     first.shutdown().unwrap();
     assert_eq!(close.recv_timeout(PATIENCE).unwrap(), CloseCode::GOING_AWAY);
     // The client keeps trying (each failed attempt reports 1006) until a server is back.
-    let second = Server::<()>::new()
+    let second = Server::new(Handlers::<()>::new())
         .config(Config::default())
         .bind(address)
         .unwrap()
@@ -98,17 +106,18 @@ fn a_refused_connection_is_reported_and_retried_up_to_the_limit() {
         .local_addr()
         .unwrap();
     let (errors, error) = mpsc::channel();
-    let client = Client::<()>::new()
-        .reconnect(Reconnect {
-            initial_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            max_attempts: Some(3),
-        })
-        .on_error(move |_, e| errors.send(e.to_string()).unwrap())
-        .connect(&format!("ws://{address}/"))
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let client = Client::new(
+        Handlers::<()>::new().on_error(move |_, e| errors.send(e.to_string()).unwrap()),
+    )
+    .reconnect(Reconnect {
+        initial_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_attempts: Some(3),
+    })
+    .connect(&format!("ws://{address}/"))
+    .unwrap()
+    .spawn()
+    .unwrap();
     // The first connection and 3 retries fail, then the loop ends by itself.
     client.join().unwrap();
     let reported: Vec<String> = error.try_iter().collect();
@@ -121,9 +130,13 @@ fn a_refused_connection_is_reported_and_retried_up_to_the_limit() {
 
 #[test]
 fn a_malformed_url_or_header_fails_at_once() {
-    assert!(Client::<()>::new().connect("http://x/").is_err());
     assert!(
-        Client::<()>::new()
+        Client::new(Handlers::<()>::new())
+            .connect("http://x/")
+            .is_err()
+    );
+    assert!(
+        Client::new(Handlers::<()>::new())
             .header("X-Bad", "a\r\nb")
             .connect("ws://127.0.0.1:1/")
             .is_err()

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use rfc6455::events::Server;
+use rfc6455::events::{Handlers, Server};
 use rfc6455::frame::OpCode;
 use rfc6455::handshake::{
     Accept, ClientHandshake, ClientRequest, HttpResponse, Incoming, ServerHandshake, Url,
@@ -24,7 +24,7 @@ use support::{PATIENCE, client_frame, read_frame, read_to_end, start};
 static ALLOCATOR: Counting = Counting;
 
 /// Sends raw bytes to a fresh connection and returns everything the server answers.
-fn raw_exchange(running: &rfc6455::events::Running, request: &[u8]) -> String {
+fn raw_exchange(running: &rfc6455::events::Spawned, request: &[u8]) -> String {
     let mut stream = TcpStream::connect(running.local_addr().unwrap()).unwrap();
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     // The server may refuse and close before everything is written.
@@ -48,7 +48,7 @@ fn huge_request_head_fed_byte_by_byte_is_refused_at_the_limit_in_linear_work() {
     // Through the core, the parser's work is counted: see the unit test of the same name in
     // src/handshake/server/tests.rs (refused at 16 KiB + 1, at most 2 looks per byte).
     // Through the network: the server answers 431 and closes.
-    let running = start(Server::<()>::new());
+    let running = start(Server::new(Handlers::<()>::new()));
     let mut request = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
     request.extend(std::iter::repeat_n(b"X-Filler: 0123456789\r\n", 2000).flatten());
     let response = raw_exchange(&running, &request);
@@ -59,7 +59,7 @@ fn huge_request_head_fed_byte_by_byte_is_refused_at_the_limit_in_linear_work() {
 #[test]
 fn malformed_heads_get_a_clean_4xx_and_never_a_panic() {
     let _exclusive = support::exclusive();
-    let running = start(Server::<()>::new());
+    let running = start(Server::new(Handlers::<()>::new()));
     let upgrade = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
     let ten_thousand_headers = format!(
@@ -149,9 +149,9 @@ fn crlf_injection_through_user_supplied_values_is_refused_when_building() {
 fn frame_claiming_2_pow_63_minus_1_bytes_is_refused_before_allocation() {
     let _exclusive = support::exclusive();
     let (report, reports) = mpsc::channel();
-    let running = start(
-        Server::<()>::new().on_error(move |_, error| report.send(error.to_string()).unwrap()),
-    );
+    let running = start(Server::new(
+        Handlers::<()>::new().on_error(move |_, error| report.send(error.to_string()).unwrap()),
+    ));
     let mut peer = support::raw_client(running.local_addr().unwrap());
     let before = support::rss_bytes();
     let mut header = vec![0x82, 0xFF];
@@ -176,7 +176,7 @@ fn frame_claiming_2_pow_63_minus_1_bytes_is_refused_before_allocation() {
 #[test]
 fn length_with_the_top_bit_set_is_refused_with_1002() {
     let _exclusive = support::exclusive();
-    let running = start(Server::<()>::new());
+    let running = start(Server::new(Handlers::<()>::new()));
     let mut peer = support::raw_client(running.local_addr().unwrap());
     let mut header = vec![0x82, 0xFF];
     header.extend_from_slice(&(1u64 << 63).to_be_bytes());
@@ -253,9 +253,11 @@ fn client_frame_no_fin(opcode: u8, payload: &[u8]) -> Vec<u8> {
 fn ping_flood_from_a_peer_that_never_reads_keeps_memory_bounded() {
     let _exclusive = support::exclusive();
     let (sizes, size) = mpsc::channel();
-    let running = start(Server::<()>::new().on_message(move |socket, _| {
-        sizes.send(socket.buffered_amount()).unwrap();
-    }));
+    let running = start(Server::new(Handlers::<()>::new().on_message(
+        move |socket, _| {
+            sizes.send(socket.buffered_amount()).unwrap();
+        },
+    )));
     let mut peer = support::raw_client(running.local_addr().unwrap());
     // 100,000 pings of 125 bytes (13 MB) and never a read; then a message to ask the
     // server how much it has queued.
@@ -284,7 +286,7 @@ fn ping_flood_from_a_peer_that_never_reads_keeps_memory_bounded() {
 #[test]
 fn slowloris_trickling_the_handshake_hits_the_handshake_timeout() {
     let _exclusive = support::exclusive();
-    let running = start(Server::<()>::new().config(Config {
+    let running = start(Server::new(Handlers::<()>::new()).config(Config {
         handshake_timeout: Duration::from_millis(300),
         close_timeout: Duration::from_millis(300),
         ..Config::default()
@@ -327,7 +329,7 @@ fn slowloris_trickling_the_handshake_hits_the_handshake_timeout() {
 #[test]
 fn invalid_close_codes_and_utf8_reasons_get_1002_and_1007() {
     let _exclusive = support::exclusive();
-    let running = start(Server::<()>::new());
+    let running = start(Server::new(Handlers::<()>::new()));
     for (payload, expected) in [
         (vec![0x03, 0xED], 1002u16),                // 1005 may not be sent
         (vec![0x00, 0x00], 1002),                   // 0
@@ -348,7 +350,7 @@ fn invalid_close_codes_and_utf8_reasons_get_1002_and_1007() {
 #[test]
 fn peers_that_announce_large_frames_and_stall_hold_about_what_they_sent() {
     let _exclusive = support::exclusive();
-    let running = start(Server::<()>::new());
+    let running = start(Server::new(Handlers::<()>::new()));
     let addr = running.local_addr().unwrap();
     let before = support::rss_bytes();
     // 200 peers each announce a 1 MiB frame, send 100,000 bytes of it and stop. The server

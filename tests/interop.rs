@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
-use rfc6455::events::{Client, Server};
+use rfc6455::events::{Client, Handlers, Server};
 use rfc6455::{CloseCode, Message};
 use support::{PATIENCE, start};
 
@@ -44,10 +44,12 @@ fn run_peer(program: &str, script: &str, args: &[&str]) {
     );
 }
 
-fn echo_server() -> rfc6455::events::Running {
-    start(Server::<()>::new().on_message(|socket, message| {
-        socket.send(message).unwrap();
-    }))
+fn echo_server() -> rfc6455::events::Spawned {
+    start(Server::new(Handlers::<()>::new().on_message(
+        |socket, message| {
+            socket.send(message).unwrap();
+        },
+    )))
 }
 
 #[test]
@@ -154,25 +156,27 @@ fn our_client_against(program: &str, script: &str, deflate: bool) {
         max_write_buffer: 8 << 20,
         ..Default::default()
     };
-    let client = Client::<()>::new()
-        .config(config)
-        .on_open(move |socket| {
-            assert_eq!(
-                socket.is_compressed(),
-                deflate,
-                "permessage-deflate negotiated"
-            );
-            for message in &to_send {
-                socket.send(message.clone()).unwrap();
-            }
-            opened.send(socket.id()).unwrap();
-        })
-        .on_message(move |_, message| received.send(message).unwrap())
-        .on_close(move |_, code, reason| closes.send((code, reason.to_owned())).unwrap())
-        .connect(&format!("ws://127.0.0.1:{}/", peer.port))
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let client = Client::new(
+        Handlers::<()>::new()
+            .on_open(move |socket| {
+                assert_eq!(
+                    socket.is_compressed(),
+                    deflate,
+                    "permessage-deflate negotiated"
+                );
+                for message in &to_send {
+                    socket.send(message.clone()).unwrap();
+                }
+                opened.send(socket.id()).unwrap();
+            })
+            .on_message(move |_, message| received.send(message).unwrap())
+            .on_close(move |_, code, reason| closes.send((code, reason.to_owned())).unwrap()),
+    )
+    .config(config)
+    .connect(&format!("ws://127.0.0.1:{}/", peer.port))
+    .unwrap()
+    .spawn()
+    .unwrap();
     let id = open.recv_timeout(PATIENCE).unwrap();
     for (index, want) in expected.iter().enumerate() {
         let got = messages.recv_timeout(PATIENCE).unwrap();

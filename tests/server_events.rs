@@ -13,15 +13,15 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use rfc6455::EncodedMessage;
-use rfc6455::events::{Server, SocketId};
+use rfc6455::events::{Handlers, Server, SocketId};
 use rfc6455::handshake::{Accept, HttpResponse};
 use rfc6455::{CloseCode, Event, Message};
 use support::{PATIENCE, client, start};
 
 fn echo_server() -> Server<()> {
-    Server::new().on_message(|socket, message| {
+    Server::new(Handlers::new().on_message(|socket, message| {
         socket.send(message).unwrap();
-    })
+    }))
 }
 
 #[test]
@@ -66,29 +66,31 @@ fn handlers_see_open_message_close_and_data() {
     let on_close_events = events.clone();
     let on_message_events = events.clone();
     let running = start(
-        Server::<Counter>::new()
-            .on_upgrade(|request, counter| {
-                assert_eq!(request.path(), "/room");
-                counter.messages = 100; // data filled during the upgrade
-                Ok(Accept::new())
-            })
-            .on_open(move |socket| {
-                events
-                    .send(format!("open {} {:?}", socket.path(), socket.query()))
-                    .unwrap();
-            })
-            .on_message(move |socket, message| {
-                socket.data_mut().messages += 1;
-                let count = socket.data().messages;
-                on_message_events
-                    .send(format!("message {} {count}", message.as_text().unwrap()))
-                    .unwrap();
-            })
-            .on_close(move |socket, code, reason| {
-                on_close_events
-                    .send(format!("close {code} {reason} {}", socket.data().messages))
-                    .unwrap();
-            }),
+        Server::new(
+            Handlers::<Counter>::new()
+                .on_open(move |socket| {
+                    events
+                        .send(format!("open {} {:?}", socket.path(), socket.query()))
+                        .unwrap();
+                })
+                .on_message(move |socket, message| {
+                    socket.data_mut().messages += 1;
+                    let count = socket.data().messages;
+                    on_message_events
+                        .send(format!("message {} {count}", message.as_text().unwrap()))
+                        .unwrap();
+                })
+                .on_close(move |socket, code, reason| {
+                    on_close_events
+                        .send(format!("close {code} {reason} {}", socket.data().messages))
+                        .unwrap();
+                }),
+        )
+        .on_upgrade(|request, upgrade| {
+            assert_eq!(request.path(), "/room");
+            // The data the socket starts with comes with the answer.
+            upgrade.accept(Counter { messages: 100 });
+        }),
     );
     let mut socket = client(&running, "/room?x=1");
     socket.send("a").unwrap();
@@ -113,7 +115,7 @@ fn handlers_see_open_message_close_and_data() {
 /// A chat-like server: "join:<room>" joins a room; "say:<text>" goes to the sender's rooms
 /// except the sender; "mark:<text>" comes back to the sender only.
 fn room_server() -> Server<()> {
-    Server::new().on_message(|socket, message| {
+    Server::new(Handlers::new().on_message(|socket, message| {
         let text = message.as_text().unwrap().to_owned();
         if let Some(room) = text.strip_prefix("join:") {
             socket.join(room);
@@ -121,12 +123,12 @@ fn room_server() -> Server<()> {
         } else if let Some(said) = text.strip_prefix("say:") {
             let rooms: Vec<String> = socket.rooms().map(str::to_owned).collect();
             for room in rooms {
-                socket.to(&room).except_sender().send(said);
+                socket.to(&room).except_sender().send(said).unwrap();
             }
         } else if text.starts_with("mark:") {
             socket.send(&text).unwrap();
         }
-    })
+    }))
 }
 
 fn expect_text(socket: &mut rfc6455::blocking::WebSocket<TcpStream>, expected: &str) {
@@ -164,10 +166,13 @@ fn rooms_are_isolated_across_workers() {
 fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
     let _exclusive = support::exclusive();
     let (ids, id) = mpsc::channel();
-    let running = start(Server::<()>::new().workers(2).on_open(move |socket| {
-        socket.join("news");
-        ids.send(socket.id()).unwrap();
-    }));
+    let running = start(
+        Server::new(Handlers::<()>::new().on_open(move |socket| {
+            socket.join("news");
+            ids.send(socket.id()).unwrap();
+        }))
+        .workers(2),
+    );
     let mut first = client(&running, "/");
     let mut second = client(&running, "/");
     let first_id: SocketId = id.recv_timeout(PATIENCE).unwrap();
@@ -218,10 +223,12 @@ fn graceful_shutdown_sends_1001_to_everyone() {
     let closes = Arc::new(Mutex::new(Vec::new()));
     let recorded = closes.clone();
     let running = start(
-        Server::<()>::new()
-            .workers(2)
-            .on_open(move |_| opened.send(()).unwrap())
-            .on_close(move |_, code, _| recorded.lock().unwrap().push(code)),
+        Server::new(
+            Handlers::<()>::new()
+                .on_open(move |_| opened.send(()).unwrap())
+                .on_close(move |_, code, _| recorded.lock().unwrap().push(code)),
+        )
+        .workers(2),
     );
     let mut clients: Vec<_> = (0..6).map(|_| client(&running, "/")).collect();
     for _ in 0..6 {
@@ -261,16 +268,18 @@ fn http_exchange(address: std::net::SocketAddr, request: &str) -> String {
 fn plain_http_and_refusals_share_the_port() {
     let _exclusive = support::exclusive();
     let running = start(
-        Server::<()>::new()
+        Server::new(Handlers::<()>::new())
             .on_http(|request| match request.path() {
                 "/" => HttpResponse::new(200)
                     .header("Content-Type", "text/html")
                     .body("<p>page</p>"),
                 _ => HttpResponse::text(404, "nothing here"),
             })
-            .on_upgrade(|request, _| match request.header("Origin") {
-                Some("http://evil.example") => Err(HttpResponse::text(403, "origin refused")),
-                _ => Ok(Accept::new()),
+            .on_upgrade(|request, upgrade| match request.header("Origin") {
+                Some("http://evil.example") => {
+                    upgrade.refuse(HttpResponse::text(403, "origin refused"));
+                }
+                _ => upgrade.accept(()),
             }),
     );
     let address = running.local_addr().unwrap();
@@ -302,20 +311,22 @@ fn subprotocol_chosen_in_on_upgrade_reaches_both_sides() {
     let _exclusive = support::exclusive();
     let (protocols, protocol) = mpsc::channel();
     let running = start(
-        Server::<()>::new()
-            .on_upgrade(|request, _| {
-                let chosen = request
-                    .protocols()
-                    .iter()
-                    .find(|p| p.as_str() == "v2.chat")
-                    .cloned();
-                Ok(chosen.map_or_else(Accept::new, |p| Accept::new().protocol(p)))
-            })
-            .on_open(move |socket| {
-                protocols
-                    .send(socket.protocol().map(str::to_owned))
-                    .unwrap();
-            }),
+        Server::new(Handlers::<()>::new().on_open(move |socket| {
+            protocols
+                .send(socket.protocol().map(str::to_owned))
+                .unwrap();
+        }))
+        .on_upgrade(|request, upgrade| {
+            let chosen = request
+                .protocols()
+                .iter()
+                .find(|p| p.as_str() == "v2.chat")
+                .cloned();
+            upgrade.accept_with(
+                chosen.map_or_else(Accept::new, |p| Accept::new().protocol(p)),
+                (),
+            );
+        }),
     );
     let url = rfc6455::handshake::Url::parse(&support::url(&running, "/")).unwrap();
     let request = rfc6455::handshake::ClientRequest::from_url(&url)
@@ -337,11 +348,11 @@ fn a_protocol_violation_is_reported_and_answered_with_its_close_code() {
     let _exclusive = support::exclusive();
     let (errors, error) = mpsc::channel();
     let closes = errors.clone();
-    let running = start(
-        Server::<()>::new()
+    let running = start(Server::new(
+        Handlers::<()>::new()
             .on_error(move |_, e| errors.send(format!("error {e}")).unwrap())
             .on_close(move |_, code, _| closes.send(format!("close {code}")).unwrap()),
-    );
+    ));
     let mut raw = support::raw_client(running.local_addr().unwrap());
     raw.write_all(&support::client_frame(1, &[0xFF, 0xFE]))
         .unwrap();
@@ -373,9 +384,8 @@ fn one_encoding_is_shared_by_every_recipient() {
         ..Default::default()
     };
     let running = start(
-        Server::<()>::new()
-            .config(config)
-            .on_open(move |_| opened.send(()).unwrap()),
+        Server::new(Handlers::<()>::new().on_open(move |_| opened.send(()).unwrap()))
+            .config(config),
     );
     let address = running.local_addr().unwrap();
     let peers: Vec<TcpStream> = (0..PEERS).map(|_| support::raw_client(address)).collect();
@@ -410,20 +420,19 @@ fn one_encoding_is_shared_by_every_recipient() {
 fn a_panicking_handler_fails_only_its_own_connection() {
     let _exclusive = support::exclusive();
     let running = start(
-        Server::<()>::new()
-            .on_message(|socket, message| {
-                if message.as_text() == Some("panic") {
-                    panic!("test: on_message panics on purpose");
-                }
-                socket.send(message).unwrap();
-            })
-            .on_http(|_| panic!("test: on_http panics on purpose"))
-            .on_upgrade(|request, _| {
-                if request.path() == "/panic" {
-                    panic!("test: on_upgrade panics on purpose");
-                }
-                Ok(Accept::new())
-            }),
+        Server::new(Handlers::<()>::new().on_message(|socket, message| {
+            if message.as_text() == Some("panic") {
+                panic!("test: on_message panics on purpose");
+            }
+            socket.send(message).unwrap();
+        }))
+        .on_http(|_| panic!("test: on_http panics on purpose"))
+        .on_upgrade(|request, upgrade| {
+            if request.path() == "/panic" {
+                panic!("test: on_upgrade panics on purpose");
+            }
+            upgrade.accept(());
+        }),
     );
     let mut failing = client(&running, "/");
     let mut other = client(&running, "/");
@@ -449,5 +458,55 @@ fn a_panicking_handler_fails_only_its_own_connection() {
     );
     assert!(upgrade.starts_with("HTTP/1.1 500 "), "{upgrade}");
     drop((failing, other, later));
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn pings_and_pongs_reach_the_handlers() {
+    let _exclusive = support::exclusive();
+    let handlers = Handlers::<()>::new()
+        .on_open(|socket| socket.ping(b"from the server").unwrap())
+        .on_ping(|socket, payload| {
+            let text = format!("ping {}", String::from_utf8_lossy(&payload));
+            socket.send(text).unwrap();
+        })
+        .on_pong(|socket, payload| {
+            let text = format!("pong {}", String::from_utf8_lossy(&payload));
+            socket.send(text).unwrap();
+        });
+    let running = start(Server::new(handlers));
+    let mut socket = client(&running, "/");
+    // The server's ping comes first; reading it answers it (the blocking driver's pong).
+    assert!(matches!(socket.read().unwrap(), Event::Ping(p) if &p[..] == b"from the server"));
+    expect_text(&mut socket, "pong from the server");
+    socket.ping(b"from the client").unwrap();
+    assert!(matches!(socket.read().unwrap(), Event::Pong(p) if &p[..] == b"from the client"));
+    expect_text(&mut socket, "ping from the client");
+    socket.close(CloseCode::NORMAL, "").unwrap();
+    running.shutdown().unwrap();
+}
+
+#[test]
+fn a_broadcast_from_a_handle_and_from_a_handler_is_the_same_builder() {
+    let _exclusive = support::exclusive();
+    let handlers = Handlers::<()>::new()
+        .on_open(|socket| socket.join("news"))
+        .on_message(|socket, message| {
+            // One builder, one result type, from a handler...
+            socket.to("news").except_sender().send(message).unwrap();
+        });
+    let running = start(Server::new(handlers).workers(2));
+    let mut first = client(&running, "/");
+    let mut second = client(&running, "/");
+    let handle = running.handle();
+    // ...and from a handle on another thread (the sockets are on two workers).
+    thread::spawn(move || handle.to("news").send("from a thread").unwrap())
+        .join()
+        .unwrap();
+    expect_text(&mut first, "from a thread");
+    expect_text(&mut second, "from a thread");
+    first.send("from first").unwrap();
+    expect_text(&mut second, "from first");
+    drop((first, second));
     running.shutdown().unwrap();
 }

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
-use rfc6455::events::Server;
+use rfc6455::events::{Handlers, Server};
 use rfc6455::frame::OpCode;
 use rfc6455::{Backpressure, CapacityError, Config, Error, Timeout};
 use support::{PATIENCE, read_frame, read_to_end, start};
@@ -32,25 +32,27 @@ fn flooding_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
     let (report, reports) = mpsc::channel();
     let on_error = report.clone();
     let on_close = report.clone();
-    let server = Server::<()>::new()
-        .config(config)
-        .on_open(move |socket| {
-            let chunk = vec![0u8; KIB];
-            let mut accepted = 0usize;
-            let error = loop {
-                match socket.send(&chunk) {
-                    Ok(()) => accepted += 1,
-                    Err(error) => break error,
-                }
-                assert!(accepted < 100_000, "the bound never applied");
-            };
-            let queued = socket.buffered_amount();
-            report
-                .send(format!("accepted {accepted} queued {queued} error {error}"))
-                .unwrap();
-        })
-        .on_error(move |_, error| on_error.send(format!("on_error {error}")).unwrap())
-        .on_close(move |_, code, _| on_close.send(format!("on_close {code}")).unwrap());
+    let server = Server::new(
+        Handlers::<()>::new()
+            .on_open(move |socket| {
+                let chunk = vec![0u8; KIB];
+                let mut accepted = 0usize;
+                let error = loop {
+                    match socket.send(&chunk) {
+                        Ok(()) => accepted += 1,
+                        Err(error) => break error,
+                    }
+                    assert!(accepted < 100_000, "the bound never applied");
+                };
+                let queued = socket.buffered_amount();
+                report
+                    .send(format!("accepted {accepted} queued {queued} error {error}"))
+                    .unwrap();
+            })
+            .on_error(move |_, error| on_error.send(format!("on_error {error}")).unwrap())
+            .on_close(move |_, code, _| on_close.send(format!("on_close {code}")).unwrap()),
+    )
+    .config(config);
     (server, reports)
 }
 
@@ -117,6 +119,70 @@ fn the_refuse_policy_keeps_the_connection_and_refuses_sends() {
     running.shutdown().unwrap();
 }
 
+/// Under the refuse policy, a handler floods until refused, stops, and resumes when
+/// `on_drain` says the queue was written down to its low-water mark: the peer gets every
+/// message, in order, and each drain comes at or below the mark. (The kernel's socket
+/// buffers take some of the queue before the peer reads anything, so drains may come
+/// before the peer reads.)
+#[test]
+fn on_drain_resumes_a_refused_sender_once_the_queue_falls_to_the_low_water_mark() {
+    let _exclusive = support::exclusive();
+    const TOTAL: usize = 20_000;
+    fn send_until_refused(socket: &mut rfc6455::events::Socket<'_, usize>) -> bool {
+        while *socket.data() < TOTAL {
+            let next = *socket.data();
+            if socket.send(next.to_be_bytes().repeat(KIB / 8)).is_err() {
+                return false;
+            }
+            *socket.data_mut() += 1;
+        }
+        true
+    }
+    let (report, reports) = mpsc::channel();
+    let on_drain_report = report.clone();
+    let config = Config {
+        backpressure: Backpressure::Refuse,
+        max_write_buffer: 64 * KIB,
+        write_buffer_low_water: 16 * KIB,
+        ..config()
+    };
+    let handlers = Handlers::<usize>::new()
+        .on_open(move |socket| {
+            let done = send_until_refused(socket);
+            report
+                .send(format!("open sent {} done {done}", socket.data()))
+                .unwrap();
+        })
+        .on_drain(move |socket| {
+            let queued = socket.buffered_amount();
+            let done = send_until_refused(socket);
+            on_drain_report
+                .send(format!(
+                    "drain at {queued} sent {} done {done}",
+                    socket.data()
+                ))
+                .unwrap();
+        });
+    let running = start(Server::new(handlers).config(config));
+    let mut peer = support::raw_client(running.local_addr().unwrap());
+    let first = reports.recv_timeout(PATIENCE).unwrap();
+    assert!(first.ends_with("done false"), "{first}");
+    for expected in 0..TOTAL {
+        let (opcode, payload) = read_frame(&mut peer).unwrap();
+        assert_eq!(opcode, OpCode::Binary);
+        assert_eq!(payload[..8], expected.to_be_bytes(), "message {expected}");
+    }
+    let drains: Vec<String> = reports.try_iter().collect();
+    assert!(!drains.is_empty(), "no drain came");
+    for drain in &drains {
+        let queued: usize = drain.split_whitespace().nth(2).unwrap().parse().unwrap();
+        assert!(queued <= 16 * KIB, "{drain}");
+    }
+    assert!(drains.last().unwrap().ends_with("done true"), "{drains:?}");
+    drop(peer);
+    running.shutdown().unwrap();
+}
+
 #[test]
 fn the_write_queue_error_is_precise() {
     let _exclusive = support::exclusive();
@@ -130,11 +196,11 @@ fn the_write_queue_error_is_precise() {
     );
 }
 
-fn timeout_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
+/// Handlers that report every timeout and close.
+fn timeout_handlers() -> (Handlers<()>, mpsc::Receiver<String>) {
     let (report, reports) = mpsc::channel();
     let on_close = report.clone();
-    let server = Server::<()>::new()
-        .config(config)
+    let handlers = Handlers::<()>::new()
         .on_error(move |_, error| {
             let kind = match error {
                 Error::Timeout(Timeout::Handshake) => "handshake timeout",
@@ -145,7 +211,12 @@ fn timeout_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
             report.send(kind.to_owned()).unwrap();
         })
         .on_close(move |_, code, _| on_close.send(format!("close {code}")).unwrap());
-    (server, reports)
+    (handlers, reports)
+}
+
+fn timeout_server(config: Config) -> (Server<()>, mpsc::Receiver<String>) {
+    let (handlers, reports) = timeout_handlers();
+    (Server::new(handlers).config(config), reports)
 }
 
 #[test]
@@ -212,10 +283,10 @@ fn a_peer_that_answers_pings_stays_connected() {
 #[test]
 fn a_peer_that_never_answers_our_close_is_dropped_at_the_close_timeout() {
     let _exclusive = support::exclusive();
-    let (server, reports) = timeout_server(config());
+    let (handlers, reports) = timeout_handlers();
     let (ids, id) = mpsc::channel();
-    let server = server.on_open(move |socket| ids.send(socket.id()).unwrap());
-    let running = start(server);
+    let handlers = handlers.on_open(move |socket| ids.send(socket.id()).unwrap());
+    let running = start(Server::new(handlers).config(config()));
     let mut peer = support::raw_client(running.local_addr().unwrap());
     let socket = id.recv_timeout(PATIENCE).unwrap();
     running
@@ -243,20 +314,23 @@ fn memory_stays_bounded_while_a_peer_that_never_reads_is_flooded() {
         ..config()
     };
     let (report, reports) = mpsc::channel();
-    let running = start(Server::<()>::new().config(config).on_open(move |socket| {
-        let before = support::rss_bytes();
-        let chunk = vec![1u8; KIB];
-        let mut accepted = 0usize;
-        for _ in 0..200_000 {
-            if socket.send(&chunk).is_ok() {
-                accepted += 1;
+    let running = start(
+        Server::new(Handlers::<()>::new().on_open(move |socket| {
+            let before = support::rss_bytes();
+            let chunk = vec![1u8; KIB];
+            let mut accepted = 0usize;
+            for _ in 0..200_000 {
+                if socket.send(&chunk).is_ok() {
+                    accepted += 1;
+                }
             }
-        }
-        let grown = support::rss_bytes().saturating_sub(before);
-        report
-            .send((accepted, socket.buffered_amount(), grown))
-            .unwrap();
-    }));
+            let grown = support::rss_bytes().saturating_sub(before);
+            report
+                .send((accepted, socket.buffered_amount(), grown))
+                .unwrap();
+        }))
+        .config(config),
+    );
     let _peer = support::raw_client(running.local_addr().unwrap());
     let (accepted, queued, grown) = reports.recv_timeout(PATIENCE).unwrap();
     println!(
@@ -283,12 +357,11 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
     let (release, released) = mpsc::channel::<()>();
     let released = Mutex::new(released);
     let running = start(
-        Server::<()>::new()
-            .config(config)
-            .on_message(move |socket, _| {
-                held.send(socket.id()).unwrap();
-                released.lock().unwrap().recv_timeout(PATIENCE).unwrap();
-            }),
+        Server::new(Handlers::<()>::new().on_message(move |socket, _| {
+            held.send(socket.id()).unwrap();
+            released.lock().unwrap().recv_timeout(PATIENCE).unwrap();
+        }))
+        .config(config),
     );
     let mut peer = support::raw_client(running.local_addr().unwrap());
     peer.write_all(&support::client_frame(0x1, b"hold"))
@@ -352,9 +425,8 @@ fn a_flood_of_handle_sends_does_not_starve_the_loop() {
     };
     let (ids, id) = mpsc::channel();
     let running = start(
-        Server::<()>::new()
-            .config(config)
-            .on_open(move |socket| ids.send(socket.id()).unwrap()),
+        Server::new(Handlers::<()>::new().on_open(move |socket| ids.send(socket.id()).unwrap()))
+            .config(config),
     );
     let _flooded = support::raw_client(running.local_addr().unwrap());
     let flooded_id = id.recv_timeout(PATIENCE).unwrap();
@@ -400,7 +472,7 @@ fn a_peer_that_sends_without_pause_does_not_starve_the_others() {
     // One peer writes small messages as fast as loopback takes them, so its socket is
     // never drained. The loop must still serve the other sockets: a second peer's ping is
     // answered while the flood goes on.
-    let running = start(Server::<()>::new().config(config()));
+    let running = start(Server::new(Handlers::<()>::new()).config(config()));
     let address = running.local_addr().unwrap();
     let mut flooding = support::raw_client(address);
     let mut pinging = support::raw_client(address);
@@ -467,7 +539,7 @@ fn accepting_resumes_when_file_descriptors_free_up() {
     if std::env::var_os(CHILD).is_some() {
         // The child: a server in a process that may hold 40 file descriptors. It prints
         // its port and serves until its stdin closes.
-        let running = start(Server::<()>::new());
+        let running = start(Server::new(Handlers::<()>::new()));
         println!("port {}", running.local_addr().unwrap().port());
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         running.shutdown().unwrap();

@@ -15,7 +15,7 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rfc6455::Config;
-use rfc6455::events::Server;
+use rfc6455::events::{Handlers, Server};
 
 struct Counting;
 
@@ -87,15 +87,14 @@ fn main() {
         max_write_buffer: 64 << 20,
         ..Config::default()
     };
-    let server = Server::<()>::new()
-        .config(config)
-        .on_message(|socket, message| {
-            let _ = socket.send(message);
-        })
-        .bind("127.0.0.1:0")
-        .unwrap()
-        .spawn()
-        .unwrap();
+    let server = Server::new(Handlers::<()>::new().on_message(|socket, message| {
+        let _ = socket.send(message);
+    }))
+    .config(config)
+    .bind("127.0.0.1:0")
+    .unwrap()
+    .spawn()
+    .unwrap();
     let address = server.local_addr().unwrap();
     for (kind, opcode, size) in [
         ("binary", 2u8, 16usize),

@@ -8,7 +8,7 @@
 //! Driven by the load generator's broadcast mode (`benches/load`).
 
 use rfc6455::EncodedMessage;
-use rfc6455::events::Server;
+use rfc6455::events::{Handlers, Server};
 use rfc6455::{Config, Message};
 
 fn main() -> std::io::Result<()> {
@@ -20,24 +20,26 @@ fn main() -> std::io::Result<()> {
         deflate: None,
         ..Config::default()
     };
-    let runtime = Server::<()>::new()
-        .config(config)
-        .workers(workers)
-        .on_open(|socket| {
-            if socket.path() == "/sub" {
-                socket.join("bench");
-            }
-        })
-        .on_message(|socket, message| {
-            if socket.path() == "/pub" {
-                let frame = match &message {
-                    Message::Text(text) => EncodedMessage::text(text),
-                    Message::Binary(data) => EncodedMessage::binary(data),
-                };
-                socket.to("bench").send(&frame);
-            }
-        })
-        .bind(&address)?;
+    let runtime = Server::new(
+        Handlers::<()>::new()
+            .on_open(|socket| {
+                if socket.path() == "/sub" {
+                    socket.join("bench");
+                }
+            })
+            .on_message(|socket, message| {
+                if socket.path() == "/pub" {
+                    let frame = match &message {
+                        Message::Text(text) => EncodedMessage::text(text),
+                        Message::Binary(data) => EncodedMessage::binary(data),
+                    };
+                    let _ = socket.to("bench").send(&frame);
+                }
+            }),
+    )
+    .config(config)
+    .workers(workers)
+    .bind(&address)?;
     println!("listening on {address}");
     runtime.run()
 }

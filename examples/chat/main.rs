@@ -16,8 +16,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rfc6455::events::{Server, Socket, SocketId};
-use rfc6455::handshake::{Accept, HttpResponse};
+use rfc6455::events::{Handlers, Server, Socket, SocketId};
+use rfc6455::handshake::HttpResponse;
 use rfc6455::{Config, Message};
 use serde_json::{Value, json};
 
@@ -41,30 +41,32 @@ fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let directory = Directory::default();
     let on_message_directory = directory.clone();
-    let runtime = Server::<Member>::new()
-        .config(Config {
-            max_message_size: 64 * 1024,
-            ..Config::default()
-        })
-        .on_http(|request| match request.path() {
-            "/" | "/index.html" => HttpResponse::new(200)
-                .header("Content-Type", "text/html; charset=utf-8")
-                .header("Cache-Control", "no-store")
-                .body(PAGE),
-            _ => HttpResponse::text(404, "not found"),
-        })
-        .on_upgrade(|request, _member| {
-            if request.path() == "/ws" {
-                Ok(Accept::new())
-            } else {
-                Err(HttpResponse::text(404, "the chat socket is at /ws"))
-            }
-        })
-        .on_message(move |socket, message| on_message(&on_message_directory, socket, message))
-        .on_close(move |socket, _code, _reason| leave_room(&directory, socket))
-        .bind(&address)?;
+    let loops = Server::new(
+        Handlers::<Member>::new()
+            .on_message(move |socket, message| on_message(&on_message_directory, socket, message))
+            .on_close(move |socket, _code, _reason| leave_room(&directory, socket)),
+    )
+    .config(Config {
+        max_message_size: 64 * 1024,
+        ..Config::default()
+    })
+    .on_http(|request| match request.path() {
+        "/" | "/index.html" => HttpResponse::new(200)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Cache-Control", "no-store")
+            .body(PAGE),
+        _ => HttpResponse::text(404, "not found"),
+    })
+    .on_upgrade(|request, upgrade| {
+        if request.path() == "/ws" {
+            upgrade.accept(Member::default());
+        } else {
+            upgrade.refuse(HttpResponse::text(404, "the chat socket is at /ws"));
+        }
+    })
+    .bind(&address)?;
     println!("chat on http://{address}/");
-    runtime.run()
+    loops.run()
 }
 
 fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: Message) {
@@ -115,9 +117,9 @@ fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: M
                 json!({"type": "joined", "room": room, "name": name, "members": members}),
             );
             let notice = json!({"type": "notice", "text": format!("{name} joined")});
-            socket.to(&room).except_sender().send(notice.to_string());
+            let _ = socket.to(&room).except_sender().send(notice.to_string());
             let presence = json!({"type": "presence", "room": room, "members": members});
-            socket.to(&room).send(presence.to_string());
+            let _ = socket.to(&room).send(presence.to_string());
         }
         "say" => {
             let Some(room) = socket.data().room.clone() else {
@@ -132,7 +134,7 @@ fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: M
             }
             let text: String = text.chars().take(MAX_TEXT).collect();
             let said = json!({"type": "message", "name": socket.data().name, "text": text});
-            socket.to(&room).send(said.to_string());
+            let _ = socket.to(&room).send(said.to_string());
         }
         other => send(
             socket,
@@ -159,9 +161,9 @@ fn leave_room(directory: &Directory, socket: &mut Socket<'_, Member>) {
     };
     let name = socket.data().name.clone();
     let notice = json!({"type": "notice", "text": format!("{name} left")});
-    socket.to(&room).except_sender().send(notice.to_string());
+    let _ = socket.to(&room).except_sender().send(notice.to_string());
     let presence = json!({"type": "presence", "room": room, "members": members});
-    socket.to(&room).except_sender().send(presence.to_string());
+    let _ = socket.to(&room).except_sender().send(presence.to_string());
 }
 
 fn member_names(members: &BTreeMap<SocketId, String>) -> Vec<String> {

@@ -1,9 +1,10 @@
-//! [`Handle`]: reaching sockets, rooms and the server itself from any thread.
+//! [`Handle`]: reaching sockets, rooms and the runtime itself from any thread.
 
 use std::sync::Arc;
 
+use super::Broadcast;
 use crate::error::Error;
-use crate::protocol::{CloseCode, EncodedMessage, MessageKind, Sendable};
+use crate::protocol::{CloseCode, EncodedMessage, Sendable};
 use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
 
 /// A handle to a running server or client: cheap to clone, `Send + Sync`.
@@ -13,16 +14,16 @@ use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use rfc6455::events::Server;
+/// use rfc6455::events::{Handlers, Server};
 ///
-/// let runtime = Server::<()>::new().bind("127.0.0.1:0")?;
-/// let handle = runtime.handle();
+/// let loops = Server::new(Handlers::<()>::new()).bind("127.0.0.1:0")?;
+/// let handle = loops.handle();
 /// std::thread::spawn(move || loop {
 ///     // Err if the loop is gone, or so far behind that its queue is full: skip a tick.
 ///     let _ = handle.to("ticks").send("tick");
 ///     std::thread::sleep(Duration::from_secs(1));
 /// });
-/// runtime.run()?;
+/// loops.run()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone, Debug)]
@@ -35,19 +36,19 @@ impl Handle {
         Handle { shared }
     }
 
-    /// Frames a message for this runtime's connections (compressed too, if they may be).
-    pub fn encode(&self, kind: MessageKind, payload: &[u8]) -> EncodedMessage {
-        EncodedMessage::new(kind, payload, &self.shared.config)
-    }
-
     /// Sends a message to one socket (see [`Sendable`]). Fails if its worker is gone, or
     /// with [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if
     /// that worker has [`max_command_queue`](crate::Config::max_command_queue) bytes of
     /// messages still to take in; a socket that closed in the meantime drops the message
     /// silently.
     pub fn send(&self, id: SocketId, message: impl Sendable) -> Result<(), Error> {
-        let message = message.encode(&self.shared.config);
-        self.shared.send_message_to(id, &message)
+        self.shared.send_message_to(id, &self.encode(message))
+    }
+
+    /// Frames a message once for this runtime's connections (compressed too, if they may
+    /// be), to send it to many sockets without framing it again.
+    pub fn encode(&self, message: impl Sendable) -> EncodedMessage {
+        message.encode(&self.shared.config)
     }
 
     /// Starts the close handshake on one socket.
@@ -63,22 +64,17 @@ impl Handle {
     }
 
     /// A broadcast to every connection.
-    pub fn broadcast(&self) -> HandleBroadcast<'_> {
-        HandleBroadcast {
-            handle: self,
-            audience: Audience::default(),
-        }
+    pub fn broadcast(&self) -> Broadcast<'_> {
+        Broadcast::from_handle(&self.shared, Audience::default())
     }
 
     /// A broadcast to the members of `room`.
-    pub fn to(&self, room: &str) -> HandleBroadcast<'_> {
-        HandleBroadcast {
-            handle: self,
-            audience: Audience {
-                room: Some(RoomName::from(room)),
-                except: None,
-            },
-        }
+    pub fn to(&self, room: &str) -> Broadcast<'_> {
+        let audience = Audience {
+            room: Some(RoomName::from(room)),
+            except: None,
+        };
+        Broadcast::from_handle(&self.shared, audience)
     }
 
     /// Stops accepting, closes every connection with 1001 (going away), and lets `run`
@@ -97,29 +93,5 @@ impl Handle {
         self.shared
             .shutting_down
             .load(std::sync::atomic::Ordering::Acquire)
-    }
-}
-
-/// A broadcast started from a [`Handle`].
-#[derive(Debug)]
-pub struct HandleBroadcast<'h> {
-    handle: &'h Handle,
-    audience: Audience,
-}
-
-impl HandleBroadcast<'_> {
-    /// Leaves out one connection.
-    pub fn except(mut self, id: SocketId) -> Self {
-        self.audience.except = Some(id);
-        self
-    }
-
-    /// Sends a message, framed once: every loop queues the same bytes. Fails with
-    /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if a
-    /// loop has [`max_command_queue`](crate::Config::max_command_queue) bytes of messages
-    /// still to take in (that loop's connections miss this message; the others get it).
-    pub fn send(self, message: impl Sendable) -> Result<(), Error> {
-        let message = message.encode(&self.handle.shared.config);
-        self.handle.shared.broadcast(&self.audience, &message, None)
     }
 }

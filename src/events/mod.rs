@@ -2,41 +2,48 @@
 //! familiar. Register handlers, bind, run:
 //!
 //! ```no_run
-//! use rfc6455::events::Server;
+//! use rfc6455::events::{Handlers, Server};
 //!
-//! Server::<()>::new()
+//! let handlers = Handlers::<()>::new()
 //!     .on_open(|socket| socket.join("lobby"))
 //!     .on_message(|socket, message| {
-//!         if let Some(text) = message.as_text() {
-//!             socket.to("lobby").except_sender().send(text);
-//!         }
-//!     })
-//!     .bind("127.0.0.1:8080")?
-//!     .run()?;
+//!         // To everyone in the room but the sender, framed once.
+//!         let _ = socket.to("lobby").except_sender().send(message);
+//!     });
+//! Server::new(handlers).bind("127.0.0.1:8080")?.run()?;
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! - [`Server`] and [`Client`] take the same handlers: `on_open`, `on_message`,
-//!   `on_close`, `on_error`; a server also `on_http` (plain HTTP on the same port) and
-//!   `on_upgrade` (accept or refuse, choose a subprotocol).
-//! - A handler gets a [`Socket`]: id, address, path, subprotocol, send, close, rooms,
-//!   broadcast, typed per-connection data.
+//! - [`Handlers`] is one set of closures for a [`Server`] and a [`Client`] alike:
+//!   `on_open`, `on_message`, `on_close`, `on_error`, `on_drain` (the write queue emptied
+//!   to its low-water mark), `on_ping`, `on_pong`. A server also has `on_http` (plain HTTP
+//!   on the same port) and `on_upgrade` (accept or refuse, at once or later from another
+//!   thread: [`Upgrade`]).
+//! - A handler gets a [`Socket`]: id, address, path, subprotocol, the upgrade request's
+//!   headers (when kept), send, close, rooms, [`Broadcast`], typed per-connection data.
 //! - A [`Handle`] (`Clone + Send + Sync`) reaches sockets, rooms and shutdown from any
-//!   thread.
+//!   thread, with the same send and broadcast as a socket.
+//! - [`Server::bind`] and [`Client::connect`] give [`Loops`], run on this thread or
+//!   [`spawn`](Loops::spawn)ed ([`Spawned`]).
 //! - A handler that panics fails only its own connection, with close code 1011 (`on_http`
 //!   and `on_upgrade`: a 500 response); the loop and its other connections go on.
 
+mod broadcast;
 mod client;
 mod handle;
 mod handlers;
-mod running;
+mod loops;
 mod server;
 mod socket;
+mod upgrade;
 
+pub use broadcast::Broadcast;
 pub use client::Client;
-pub use handle::{Handle, HandleBroadcast};
-pub use running::{Running, Runtime};
+pub use handle::Handle;
+pub use handlers::Handlers;
+pub use loops::{Loops, Spawned};
 pub use server::Server;
-pub use socket::{Broadcast, Socket};
+pub use socket::Socket;
+pub use upgrade::Upgrade;
 
 pub use crate::runtime::{Reconnect, SocketId};

@@ -1,14 +1,13 @@
 //! [`Socket`]: what a handler gets: one connection, and through it the rooms and the rest of
-//! the server.
+//! the runtime.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
+use super::{Broadcast, Handle};
 use crate::error::Error;
-use crate::protocol::{CloseCode, EncodedMessage, Sendable};
-use crate::runtime::{Audience, LoopState, RoomName, SocketId};
-
-use super::Handle;
+use crate::handshake::HttpRequest;
+use crate::protocol::{CloseCode, Sendable};
+use crate::runtime::{Audience, RoomName, SocketId, SocketRef};
 
 /// One connection, as a handler sees it.
 ///
@@ -16,169 +15,135 @@ use super::Handle;
 /// in one system call). A send fails once the socket is closing or closed, and when the
 /// peer reads too slowly (see [`Config::max_write_buffer`](crate::Config)).
 pub struct Socket<'a, D = ()> {
-    state: &'a mut LoopState<D>,
-    key: usize,
+    view: SocketRef<'a, D>,
 }
 
 impl<'a, D> Socket<'a, D> {
-    pub(crate) fn new(state: &'a mut LoopState<D>, key: usize) -> Self {
-        Socket { state, key }
-    }
-
-    fn slot(&self) -> &crate::runtime::Slot<D> {
-        // The runtime only builds a socket for a live slot, and handlers cannot remove it.
-        &self.state.slots[self.key]
+    pub(crate) fn new(view: SocketRef<'a, D>) -> Self {
+        Socket { view }
     }
 
     /// This connection's id, to reach it later (from any thread, with a [`Handle`]).
     pub fn id(&self) -> SocketId {
-        self.slot().id
+        self.view.id()
     }
 
     /// The peer's address.
     pub fn peer_addr(&self) -> SocketAddr {
-        self.slot().peer
+        self.view.peer_addr()
     }
 
     /// The request path (for a client: the path it connected to).
     pub fn path(&self) -> &str {
-        let target = &*self.slot().target;
+        let target = self.view.target();
         target.split_once('?').map_or(target, |(path, _)| path)
     }
 
     /// The request query, after `?`.
     pub fn query(&self) -> Option<&str> {
-        self.slot().target.split_once('?').map(|(_, query)| query)
+        self.view.target().split_once('?').map(|(_, query)| query)
+    }
+
+    /// The upgrade request (every header: cookies, `X-Forwarded-For`, a token...), when the
+    /// server keeps it ([`Server::keep_request`](super::Server::keep_request)).
+    pub fn request(&self) -> Option<&HttpRequest> {
+        self.view.request()
     }
 
     /// The negotiated subprotocol.
     pub fn protocol(&self) -> Option<&str> {
-        self.slot().protocol.as_deref()
+        self.view.protocol()
     }
 
     /// True when permessage-deflate was negotiated for this connection.
     pub fn is_compressed(&self) -> bool {
-        self.slot().connection().is_some_and(|c| c.is_compressed())
+        self.view.is_compressed()
     }
 
     /// True until a close frame was sent or received.
     pub fn is_open(&self) -> bool {
-        self.slot().can_send()
+        self.view.is_open()
     }
 
     /// Bytes queued and not yet written, as the browser's `bufferedAmount`.
     pub fn buffered_amount(&self) -> usize {
-        self.slot().connection().map_or(0, |c| c.buffered_amount())
+        self.view.buffered_amount()
     }
 
     /// This connection's data.
     pub fn data(&self) -> &D {
-        &self.slot().data
+        self.view.data()
     }
 
     /// This connection's data, to change.
     pub fn data_mut(&mut self) -> &mut D {
-        &mut self.state.slots[self.key].data
+        self.view.data_mut()
     }
 
     /// Sends a message: text from `&str` or `String`, binary from `&[u8]`, `Vec<u8>` or
-    /// `Bytes`, a [`Message`](crate::Message), or an [`EncodedMessage`] framed once for
-    /// many (see [`Sendable`]). A large owned payload is queued without being copied.
+    /// `Bytes`, a [`Message`](crate::Message), or an
+    /// [`EncodedMessage`](crate::EncodedMessage) framed once for many (see [`Sendable`]).
+    /// A large owned payload is queued without being copied.
     pub fn send(&mut self, message: impl Sendable) -> Result<(), Error> {
-        self.state.send(self.key, message)
+        self.view.send(message)
     }
 
     /// Sends a ping (at most 125 bytes).
     pub fn ping(&mut self, payload: &[u8]) -> Result<(), Error> {
-        self.state.ping(self.key, payload)
+        self.view.ping(payload)
     }
 
     /// Starts the close handshake; `on_close` runs when the peer answers (or the close
-    /// timeout passes).
+    /// timeout passes). A client closed this way does not reconnect.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.state.close(self.key, code, reason)
+        self.view.close(code, reason)
     }
 
     /// Joins a room (no effect if already in it).
     pub fn join(&mut self, room: &str) {
-        self.state.join(self.key, room);
+        self.view.join(room);
     }
 
     /// Leaves a room (no effect if not in it).
     pub fn leave(&mut self, room: &str) {
-        self.state.leave(self.key, room);
+        self.view.leave(room);
     }
 
     /// The rooms this connection is in.
     pub fn rooms(&self) -> impl Iterator<Item = &str> {
-        self.slot().rooms.iter().map(|room| &**room)
-    }
-
-    /// A broadcast to every connection of the server (this one included, unless
-    /// [`except_sender`](Broadcast::except_sender)).
-    pub fn broadcast(&mut self) -> Broadcast<'_, D> {
-        let sender = self.id();
-        Broadcast {
-            state: self.state,
-            sender,
-            audience: Audience::default(),
-        }
-    }
-
-    /// A broadcast to the members of `room`, on every worker.
-    pub fn to(&mut self, room: &str) -> Broadcast<'_, D> {
-        let sender = self.id();
-        Broadcast {
-            state: self.state,
-            sender,
-            audience: Audience {
-                room: Some(RoomName::from(room)),
-                except: None,
-            },
-        }
+        self.view.rooms()
     }
 
     /// Sends to another connection, by id, wherever it is. A connection on another worker is
     /// reached through that worker's channel, which refuses the message with
     /// [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) once
     /// [`max_command_queue`](crate::Config::max_command_queue) bytes wait in it.
-    pub fn send_to(&mut self, id: SocketId, message: &EncodedMessage) -> Result<(), Error> {
-        self.state.send_to(id, message)
+    pub fn send_to(&mut self, id: SocketId, message: impl Sendable) -> Result<(), Error> {
+        let message = message.encode(self.view.config());
+        self.view.send_to(id, &message)
     }
 
-    /// A handle to the whole server, to keep or to move to another thread.
+    /// A handle to the whole runtime, to keep or to move to another thread.
     pub fn handle(&self) -> Handle {
-        Handle::new(Arc::clone(&self.state.shared))
+        Handle::new(self.view.shared().clone())
     }
 }
 
-/// A message on its way to several connections: encoded once, the same bytes queued on
-/// each.
-pub struct Broadcast<'s, D> {
-    state: &'s mut LoopState<D>,
-    sender: SocketId,
-    audience: Audience,
-}
-
-impl<D> Broadcast<'_, D> {
-    /// Leaves out the connection whose handler is broadcasting.
-    pub fn except_sender(mut self) -> Self {
-        self.audience.except = Some(self.sender);
-        self
+impl<'a, D: 'static> Socket<'a, D> {
+    /// A broadcast to every connection of the runtime (this one included, unless
+    /// [`except_sender`](Broadcast::except_sender)).
+    pub fn broadcast(&mut self) -> Broadcast<'_> {
+        let sender = self.id();
+        Broadcast::from_loop(&mut self.view, sender, Audience::default())
     }
 
-    /// Leaves out one connection.
-    pub fn except(mut self, id: SocketId) -> Self {
-        self.audience.except = Some(id);
-        self
-    }
-
-    /// Sends a message, framed once (see [`Sendable`]); returns how many connections of
-    /// this worker it was queued on (other workers get it through their channel; a worker
-    /// whose channel holds [`max_command_queue`](crate::Config::max_command_queue) bytes
-    /// misses it).
-    pub fn send(self, message: impl Sendable) -> usize {
-        let message = message.encode(&self.state.config);
-        self.state.broadcast(&self.audience, &message, true)
+    /// A broadcast to the members of `room`, on every worker.
+    pub fn to(&mut self, room: &str) -> Broadcast<'_> {
+        let sender = self.id();
+        let audience = Audience {
+            room: Some(RoomName::from(room)),
+            except: None,
+        };
+        Broadcast::from_loop(&mut self.view, sender, audience)
     }
 }

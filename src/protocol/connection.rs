@@ -83,12 +83,18 @@ struct Limits {
 #[derive(Debug, Clone, Copy)]
 struct IncomingFrame {
     header: FrameHeader,
-    /// Payload length (checked against the limits, so it fits in memory).
-    len: usize,
     /// Payload bytes at the front of the input already unmasked (and, for text, checked).
     unmasked: usize,
     /// The frame belongs to a message compressed with permessage-deflate.
     compressed: bool,
+}
+
+impl IncomingFrame {
+    /// The payload's length: checked against the limits when the header arrived, so it
+    /// fits in memory (and in a `usize`).
+    fn len(&self) -> usize {
+        self.header.payload_len as usize
+    }
 }
 
 /// A fragmented message being reassembled.

@@ -63,6 +63,8 @@ pub(crate) enum Command {
     Close(SocketId, CloseCode, String),
     /// Send a message to this loop's share of an audience.
     Broadcast(Audience, EncodedMessage),
+    /// The application answered a deferred upgrade of this socket: take the answer.
+    Answered(SocketId),
     /// Close everything with 1001 and stop.
     Shutdown,
 }

@@ -1,4 +1,5 @@
-//! Reading into and writing from the loop's buffers, without ever blocking.
+//! The system calls on a connection's socket: one read into a buffer's spare room, and
+//! writes of the pending output until it is written or the socket would block.
 
 use std::io::{IoSlice, Read, Write};
 use std::mem::MaybeUninit;
@@ -6,92 +7,6 @@ use std::mem::MaybeUninit;
 use bytes::BytesMut;
 
 use crate::protocol::Connection;
-
-/// The smallest and largest read the loop asks for; it adapts between them (a read that
-/// fills its buffer doubles the next one, a short one halves it), so small messages do not
-/// pay to zero a large buffer and large ones do not pay for many small reads.
-pub(crate) const MIN_READ: usize = 4 * 1024;
-pub(crate) const MAX_READ: usize = 256 * 1024;
-
-/// The loop's read buffers. One is lent to the connection being served; a message queued
-/// for writing without a copy keeps a reference into it, so it cannot be reused until the
-/// write is done. Rather than allocating (and faulting in) fresh memory for the next read,
-/// the pool keeps a few such buffers and takes whichever is free again.
-///
-/// It also keeps small buffers for the incomplete frames connections hold between reads,
-/// so that a frame split across reads costs no allocation either.
-#[derive(Debug, Default)]
-pub(crate) struct ReadBuffers {
-    buffers: Vec<BytesMut>,
-    small: Vec<BytesMut>,
-}
-
-/// Up to this size, an incomplete frame is kept in a small buffer of its own.
-pub(crate) const MAX_SMALL: usize = 16 * 1024;
-
-/// How many small buffers the pool keeps.
-const POOLED_SMALL: usize = 16;
-
-/// How many buffers the pool keeps.
-const POOLED: usize = 8;
-
-impl ReadBuffers {
-    /// An empty buffer with room for `size` bytes, reused if one is free.
-    pub(crate) fn take(&mut self, size: usize) -> BytesMut {
-        self.take_at_most(size, usize::MAX)
-    }
-
-    /// An empty buffer with room for `size` bytes and at most `limit`, reused if one is
-    /// free; a new one has room for exactly `size`.
-    pub(crate) fn take_at_most(&mut self, size: usize, limit: usize) -> BytesMut {
-        for index in (0..self.buffers.len()).rev() {
-            if let Some(buffer) = self.buffers.get_mut(index) {
-                buffer.clear();
-                if buffer.try_reclaim(size) && buffer.capacity() <= limit {
-                    return self.buffers.swap_remove(index);
-                }
-            }
-        }
-        BytesMut::with_capacity(size)
-    }
-
-    /// An empty buffer for `len` bytes of an incomplete frame: `spare` if it is large
-    /// enough, else a pooled one that is, else a new one.
-    pub(crate) fn take_small(&mut self, spare: BytesMut, len: usize) -> BytesMut {
-        if spare.capacity() >= len {
-            return spare;
-        }
-        self.put_small(spare);
-        match self.small.iter().position(|b| b.capacity() >= len) {
-            Some(index) => self.small.swap_remove(index),
-            None => BytesMut::with_capacity(len),
-        }
-    }
-
-    /// Keeps an empty small buffer for later, if the pool has room; a large one (a
-    /// connection's buffer for a large frame) joins the read buffers instead.
-    pub(crate) fn put_small(&mut self, mut buffer: BytesMut) {
-        buffer.clear();
-        if buffer.capacity() > MAX_SMALL {
-            return self.put(buffer);
-        }
-        if buffer.capacity() > 0 && self.small.len() < POOLED_SMALL {
-            self.small.push(buffer);
-        }
-    }
-
-    /// Gives a buffer back (its remaining references may still be in use); the pool keeps
-    /// the most recent ones. A buffer with no room left is kept too: it is a view of an
-    /// allocation that comes back whole once the messages handed up from it are dropped
-    /// (`try_reclaim` in `take`), so its room says nothing of its size, and evicting by
-    /// room would throw out the large buffers still in flight and keep stale small ones.
-    pub(crate) fn put(&mut self, buffer: BytesMut) {
-        if self.buffers.len() >= POOLED {
-            self.buffers.remove(0);
-        }
-        self.buffers.push(buffer);
-    }
-}
 
 /// A source that [`read_into`] may hand memory that was never initialized.
 ///
@@ -134,17 +49,6 @@ pub(crate) fn read_into<R: WriteOnlyRead>(
         unsafe { buffer.set_len(start + read.min(size)) };
     }
     result
-}
-
-/// The next read size after a read of `read` bytes into `size` bytes of room.
-pub(crate) fn adapt_read_size(size: usize, read: usize) -> usize {
-    if read == size {
-        (size * 2).min(MAX_READ)
-    } else if read < size / 4 {
-        (size / 2).max(MIN_READ)
-    } else {
-        size
-    }
 }
 
 /// How many slices one vectored write takes at most.
@@ -237,41 +141,6 @@ mod tests {
             gather_small(&exact, &mut buffer).map(<[u8]>::len),
             Some(GATHER_LIMIT)
         );
-    }
-
-    /// A large buffer read to its end, with the message handed up from it still alive,
-    /// comes back whole once the message is dropped; a connection's large buffer given back
-    /// as a small one joins the read buffers.
-    #[test]
-    fn large_buffers_come_back_whole_to_the_read_pool() {
-        let mut pool = ReadBuffers::default();
-        let mut buffer = pool.take(64 * 1024);
-        let allocation = buffer.as_ptr();
-        buffer.resize(64 * 1024, 7);
-        let message = buffer.split_to(64 * 1024).freeze();
-        assert_eq!(buffer.capacity(), 0);
-        pool.put(buffer);
-        assert_ne!(
-            pool.take(64 * 1024).as_ptr(),
-            allocation,
-            "in use: not reclaimable"
-        );
-        drop(message);
-        assert_eq!(pool.take(64 * 1024).as_ptr(), allocation);
-
-        let own = BytesMut::with_capacity(4 * MAX_SMALL);
-        let allocation = own.as_ptr();
-        pool.put_small(own);
-        assert_eq!(pool.take(2 * MAX_SMALL).as_ptr(), allocation);
-    }
-
-    #[test]
-    fn read_size_adapts_within_bounds() {
-        assert_eq!(adapt_read_size(MIN_READ, MIN_READ), 2 * MIN_READ);
-        assert_eq!(adapt_read_size(MAX_READ, MAX_READ), MAX_READ);
-        assert_eq!(adapt_read_size(64 * 1024, 100), 32 * 1024);
-        assert_eq!(adapt_read_size(MIN_READ, 1), MIN_READ);
-        assert_eq!(adapt_read_size(64 * 1024, 20_000), 64 * 1024);
     }
 
     #[test]

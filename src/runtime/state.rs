@@ -1,74 +1,234 @@
-//! [`LoopState`]: the part of a loop that handlers reach through their socket: the
-//! connections, the rooms, and the operations on them (send, close, join, broadcast), with
-//! the write-queue bound applied to every send.
+//! [`LoopState`]: everything a loop owns but its poll: the connections, the rooms, the
+//! timer heap, the clients waiting to reconnect, the buffers lent to the connection being
+//! served, and the operations on them (send, close, join, broadcast) with the write-queue
+//! bound applied to every send. The application's calls are in `dispatch.rs`; what a
+//! handler may reach is the narrow view of `view.rs`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
 use slab::Slab;
 
+use super::accept_connect::Dialer;
+use super::client::ClientOrigin;
 use super::commands::{Audience, Shared, SocketId};
+use super::conn::Conn;
+use super::read_plan::Reader;
 use super::rooms::Rooms;
-use super::slot::Slot;
-use crate::config::{Backpressure, Config};
-use crate::error::{CapacityError, Error, UsageError};
+use super::timers::{Target, Timers};
+use crate::config::Config;
+use crate::error::{Error, UsageError};
 use crate::protocol::{CloseCode, Connection, EncodedMessage, Sendable};
 
-/// A loop's connections and rooms.
+mod dispatch;
+mod view;
+
+pub(crate) use view::SocketRef;
+
+/// A loop's connections and rooms, and what they share.
 #[derive(Debug)]
 pub(crate) struct LoopState<D> {
-    pub(crate) worker: usize,
-    pub(crate) config: Arc<Config>,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) slots: Slab<Slot<D>>,
-    pub(crate) rooms: Rooms,
-    /// Slots with new output to write at the end of this turn of the loop.
-    pub(crate) dirty: Vec<usize>,
+    worker: usize,
+    config: Arc<Config>,
+    shared: Arc<Shared>,
+    registry: Registry,
+    conns: Slab<Conn<D>>,
+    rooms: Rooms,
+    timers: Timers,
+    dialer: Dialer,
+    reader: Reader,
+    /// Connections with new output to write at the end of this turn of the loop.
+    dirty: Vec<usize>,
     /// Connections to fail after the current handler returns (a handler cannot run
     /// another handler), with the reason.
-    pub(crate) failures: Vec<(usize, Error)>,
+    failures: Vec<(usize, Error)>,
     /// The time at the top of this turn of the loop.
-    pub(crate) now: Instant,
+    now: Instant,
     /// Lent to the connection being served, so that sends allocate nothing.
-    pub(crate) write_buffer: BytesMut,
+    write_buffer: BytesMut,
+    /// Shutting down: no new connections, no reconnections.
+    stopping: bool,
+    /// Keep each upgrade request for its socket's lifetime (the application asked).
+    keep_request: bool,
     serial: u64,
 }
 
-impl<D> LoopState<D> {
-    pub(crate) fn new(worker: usize, config: Arc<Config>, shared: Arc<Shared>) -> Self {
+impl<D: Default> LoopState<D> {
+    pub(crate) fn new(
+        worker: usize,
+        config: Arc<Config>,
+        shared: Arc<Shared>,
+        registry: Registry,
+        keep_request: bool,
+    ) -> Self {
         LoopState {
             worker,
             config,
             shared,
-            slots: Slab::new(),
+            registry,
+            conns: Slab::new(),
             rooms: Rooms::default(),
+            timers: Timers::default(),
+            dialer: Dialer::default(),
+            reader: Reader::default(),
             dirty: Vec::new(),
             failures: Vec::new(),
             now: Instant::now(),
             write_buffer: BytesMut::new(),
+            stopping: false,
+            keep_request,
             serial: 0,
         }
     }
 
-    /// A fresh id for the slot about to take `key`.
-    pub(crate) fn next_id(&mut self, key: usize) -> SocketId {
-        self.serial += 1;
-        SocketId::new(self.worker, self.serial, key)
+    /// Registers a connection a listener accepted (on this loop or another); its handshake
+    /// starts.
+    pub(crate) fn adopt(&mut self, stream: TcpStream, peer: SocketAddr) {
+        if self.stopping {
+            return;
+        }
+        let (config, now) = (self.config.clone(), self.now);
+        self.insert(stream, |id, stream| {
+            Conn::accepted(id, stream, peer, &config, now)
+        });
     }
 
-    /// The key of the local slot `id` names, if it is still there.
+    /// Starts a client connection to `origin`. Failures before a socket exists (the name
+    /// does not resolve, no route) go to the reconnection policy.
+    pub(crate) fn connect(&mut self, origin: Box<ClientOrigin>) -> Result<SocketId, Error> {
+        match Dialer::dial(&origin, &self.config) {
+            Ok((stream, peer, handshake)) => {
+                let now = self.now;
+                let make = |id, stream| Conn::connecting(id, stream, peer, handshake, origin, now);
+                let key = self
+                    .insert(stream, make)
+                    .ok_or_else(|| Error::Io(std::io::ErrorKind::OutOfMemory.into()))?;
+                Ok(self.conns[key].id())
+            }
+            Err(error) => {
+                self.wait_to_reconnect(origin);
+                Err(error)
+            }
+        }
+    }
+}
+
+impl<D> LoopState<D> {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// This loop's index among the runtime's loops.
+    pub(crate) fn worker(&self) -> usize {
+        self.worker
+    }
+
+    /// Takes the time at the top of a turn.
+    pub(crate) fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    pub(crate) fn has_waiting_clients(&self) -> bool {
+        !self.dialer.is_empty()
+    }
+
+    /// The earliest deadline of the loop.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// The key of the local connection `id` names, if it is still there.
     pub(crate) fn key_of(&self, id: SocketId) -> Option<usize> {
         let key = id.key();
-        (id.worker() == self.worker && self.slots.get(key).is_some_and(|slot| slot.id == id))
+        (id.worker() == self.worker && self.conns.get(key).is_some_and(|conn| conn.id() == id))
             .then_some(key)
     }
 
-    pub(crate) fn mark_dirty(&mut self, key: usize) {
-        if let Some(slot) = self.slots.get_mut(key) {
-            mark_slot_dirty(slot, key, &mut self.dirty);
+    /// Registers a new connection's socket and slot; returns its key.
+    fn insert(
+        &mut self,
+        mut stream: TcpStream,
+        make: impl FnOnce(SocketId, TcpStream) -> Conn<D>,
+    ) -> Option<usize> {
+        let _ = stream.set_nodelay(true);
+        let key = self.conns.vacant_key();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        self.registry
+            .register(&mut stream, Token(key), interest)
+            .ok()?;
+        self.serial += 1;
+        let id = SocketId::new(self.worker, self.serial, key);
+        self.conns.insert(make(id, stream));
+        self.arm(key);
+        Some(key)
+    }
+
+    /// Drops a connection: deregisters its socket, leaves its rooms, and for a client
+    /// schedules the reconnection its policy asks for.
+    pub(crate) fn remove(&mut self, key: usize) {
+        if !self.conns.contains(key) {
+            return;
+        }
+        self.leave_all(key);
+        let mut conn = self.conns.remove(key);
+        let _ = self.registry.deregister(conn.stream_mut());
+        if let Some(origin) = conn.take_origin() {
+            self.wait_to_reconnect(origin);
         }
     }
+
+    fn wait_to_reconnect(&mut self, origin: Box<ClientOrigin>) {
+        if self.stopping {
+            return;
+        }
+        if let Some((at, key)) = self.dialer.wait(origin, self.now) {
+            self.timers.schedule(at, Target::Reconnect(key));
+        }
+    }
+
+    /// Lists connection `key` among those to write at the end of this turn, once.
+    pub(crate) fn mark_dirty(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key)
+            && conn.mark_dirty()
+        {
+            self.dirty.push(key);
+        }
+    }
+
+    /// Makes sure the connection's earliest deadline is in the timer heap.
+    pub(crate) fn arm(&mut self, key: usize) {
+        if let Some(conn) = self.conns.get_mut(key)
+            && let Some(at) = conn.arm(&self.config)
+        {
+            self.timers.schedule(at, Target::Conn(conn.id()));
+        }
+    }
+
+    /// Stops accepting and reconnecting, and closes every connection with 1001; drops the
+    /// ones still in their handshake.
+    pub(crate) fn begin_shutdown(&mut self) {
+        self.stopping = true;
+        self.dialer.clear();
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            if self.conns[key].can_send() {
+                let _ = self.close(key, CloseCode::GOING_AWAY, "server shutting down", false);
+                self.arm(key);
+            } else if self.conns[key].is_handshaking() {
+                self.remove(key);
+            }
+        }
+    }
+
+    // ----- the operations of handlers and handles -------------------------------------
 
     /// Queues a message on one local connection, applying the write-queue bound.
     pub(crate) fn send(&mut self, key: usize, message: impl Sendable) -> Result<(), Error> {
@@ -85,25 +245,36 @@ impl<D> LoopState<D> {
         key: usize,
         encode: impl FnOnce(&mut Connection) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let slot = self.slots.get_mut(key).ok_or(Error::Closed)?;
-        queue_on(
-            slot,
-            key,
-            encode,
-            &self.config,
-            &mut self.failures,
-            &mut self.dirty,
-        )
+        let conn = self.conns.get_mut(key).ok_or(Error::Closed)?;
+        match conn.queue(&self.config, encode) {
+            Ok(()) => {
+                self.mark_dirty(key);
+                Ok(())
+            }
+            Err((error, fail)) => {
+                if fail && let Error::Capacity(capacity) = &error {
+                    self.failures.push((key, capacity.clone().into()));
+                }
+                Err(error)
+            }
+        }
     }
 
-    /// Starts the close handshake on one local connection.
-    pub(crate) fn close(&mut self, key: usize, code: CloseCode, reason: &str) -> Result<(), Error> {
+    /// Starts the close handshake on one local connection. `by_app`: a client then does
+    /// not reconnect.
+    pub(crate) fn close(
+        &mut self,
+        key: usize,
+        code: CloseCode,
+        reason: &str,
+        by_app: bool,
+    ) -> Result<(), Error> {
         let now = self.now;
-        let slot = self.slots.get_mut(key).ok_or(Error::Closed)?;
-        let connection = slot.connection_mut().ok_or(UsageError::SendAfterClose)?;
-        connection.close(code, reason)?;
-        slot.since = now;
-        slot.closed_by_app = true;
+        let conn = self.conns.get_mut(key).ok_or(Error::Closed)?;
+        if conn.connection().is_none() {
+            return Err(UsageError::SendAfterClose.into());
+        }
+        conn.close(code, reason, by_app, now)?;
         self.mark_dirty(key);
         Ok(())
     }
@@ -120,109 +291,76 @@ impl<D> LoopState<D> {
     /// Adds a local connection to a room.
     pub(crate) fn join(&mut self, key: usize, room: &str) {
         if let Some(name) = self.rooms.join(room, key)
-            && let Some(slot) = self.slots.get_mut(key)
+            && let Some(conn) = self.conns.get_mut(key)
         {
-            slot.rooms.push(name);
+            conn.rooms_mut().push(name);
         }
     }
 
     /// Removes a local connection from a room.
     pub(crate) fn leave(&mut self, key: usize, room: &str) {
         if self.rooms.leave(room, key)
-            && let Some(slot) = self.slots.get_mut(key)
+            && let Some(conn) = self.conns.get_mut(key)
         {
-            slot.rooms.retain(|name| &**name != room);
+            conn.rooms_mut().retain(|name| &**name != room);
         }
     }
 
     /// Removes a local connection from all its rooms.
     pub(crate) fn leave_all(&mut self, key: usize) {
-        let Some(slot) = self.slots.get_mut(key) else {
+        let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        for room in std::mem::take(&mut slot.rooms) {
+        for room in std::mem::take(conn.rooms_mut()) {
             self.rooms.leave(&room, key);
         }
     }
 
-    /// Delivers a broadcast to this loop's members of `audience`, and, if `forward`, hands
-    /// it to every other loop (a loop whose command queue is full misses it). The frame is
-    /// encoded once; each recipient queues the same bytes. Returns how many local sockets it
-    /// was queued on.
+    /// Delivers a broadcast to this loop's members of `audience` and, if `forward`, hands
+    /// it to every other loop. The frame is encoded once; each recipient queues the same
+    /// bytes. Fails if another loop's command queue refused it (its members miss it; the
+    /// others get it).
     pub(crate) fn broadcast(
         &mut self,
         audience: &Audience,
         message: &EncodedMessage,
         forward: bool,
-    ) -> usize {
-        if forward {
-            let _ = self.shared.broadcast(audience, message, Some(self.worker));
-        }
+    ) -> Result<(), Error> {
+        let forwarded = if forward {
+            self.shared.broadcast(audience, message, Some(self.worker))
+        } else {
+            Ok(())
+        };
         let config = &self.config;
         let (failures, dirty) = (&mut self.failures, &mut self.dirty);
-        let mut delivered = 0;
-        let mut deliver = |key: usize, slot: &mut Slot<D>| {
-            let excluded = audience.except.is_some_and(|except| slot.id == except);
-            let encode = |connection: &mut Connection| connection.send(message);
-            if !excluded
-                && slot.can_send()
-                && queue_on(slot, key, encode, config, failures, dirty).is_ok()
-            {
-                delivered += 1;
+        let mut deliver = |key: usize, conn: &mut Conn<D>| {
+            let excluded = audience.except.is_some_and(|except| conn.id() == except);
+            if excluded || !conn.can_send() {
+                return;
+            }
+            match conn.queue(config, |connection| connection.send(message)) {
+                Ok(()) => {
+                    if conn.mark_dirty() {
+                        dirty.push(key);
+                    }
+                }
+                Err((error, true)) => failures.push((key, error)),
+                Err((_, false)) => {}
             }
         };
         match &audience.room {
             Some(room) => {
                 for key in self.rooms.members(room) {
-                    if let Some(slot) = self.slots.get_mut(key) {
-                        deliver(key, slot);
+                    if let Some(conn) = self.conns.get_mut(key) {
+                        deliver(key, conn);
                     }
                 }
             }
             None => self
-                .slots
+                .conns
                 .iter_mut()
-                .for_each(|(key, slot)| deliver(key, slot)),
+                .for_each(|(key, conn)| deliver(key, conn)),
         }
-        delivered
-    }
-}
-
-/// Queues what `encode` writes on the connection in `slot` (at `key`), applying the write-queue
-/// bound of `config`: a full queue refuses the message, and under [`Backpressure::Close`]
-/// also schedules the connection to be failed.
-fn queue_on<D>(
-    slot: &mut Slot<D>,
-    key: usize,
-    encode: impl FnOnce(&mut Connection) -> Result<(), Error>,
-    config: &Config,
-    failures: &mut Vec<(usize, Error)>,
-    dirty: &mut Vec<usize>,
-) -> Result<(), Error> {
-    if !slot.can_send() {
-        return Err(UsageError::SendAfterClose.into());
-    }
-    let Some(connection) = slot.connection_mut() else {
-        return Err(UsageError::SendAfterClose.into());
-    };
-    let buffered = connection.buffered_amount();
-    let limit = config.max_write_buffer;
-    if buffered >= limit {
-        let error = CapacityError::WriteBufferFull { buffered, limit };
-        if config.backpressure == Backpressure::Close {
-            failures.push((key, error.clone().into()));
-        }
-        return Err(error.into());
-    }
-    encode(connection)?;
-    mark_slot_dirty(slot, key, dirty);
-    Ok(())
-}
-
-/// Lists `slot` (at `key`) among those to write at the end of this turn, once.
-fn mark_slot_dirty<D>(slot: &mut Slot<D>, key: usize, dirty: &mut Vec<usize>) {
-    if !slot.dirty {
-        slot.dirty = true;
-        dirty.push(key);
+        forwarded
     }
 }

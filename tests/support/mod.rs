@@ -11,14 +11,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use rfc6455::blocking::WebSocket;
-use rfc6455::events::{Running, Server};
+use rfc6455::events::{Server, Spawned};
 use rfc6455::frame::{FrameHeader, OpCode};
 
 /// Generous bound on any single wait in a test: only hit when something is broken.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Binds `server` on a free port of 127.0.0.1 and runs it in the background.
-pub fn start<D: Default + Send + 'static>(server: Server<D>) -> Running {
+pub fn start<D: Default + Send + 'static>(server: Server<D>) -> Spawned {
     server
         .bind("127.0.0.1:0")
         .expect("bind")
@@ -26,12 +26,12 @@ pub fn start<D: Default + Send + 'static>(server: Server<D>) -> Running {
         .expect("spawn")
 }
 
-pub fn url(running: &Running, path: &str) -> String {
+pub fn url(running: &Spawned, path: &str) -> String {
     format!("ws://{}{path}", running.local_addr().unwrap())
 }
 
 /// A blocking client whose reads give up after `PATIENCE`.
-pub fn client(running: &Running, path: &str) -> WebSocket<TcpStream> {
+pub fn client(running: &Spawned, path: &str) -> WebSocket<TcpStream> {
     let (mut socket, _) = WebSocket::connect(&url(running, path)).expect("connect");
     socket.set_read_timeout(Some(PATIENCE));
     socket

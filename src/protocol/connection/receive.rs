@@ -76,7 +76,7 @@ impl Connection {
     #[cfg(any(test, feature = "server"))]
     pub(crate) fn frame_bytes_missing(&self) -> usize {
         self.frame
-            .map_or(0, |frame| frame.len.saturating_sub(self.input.len()))
+            .map_or(0, |frame| frame.len().saturating_sub(self.input.len()))
     }
 
     /// The next event, `Ok(None)` when the input holds no complete one.
@@ -113,11 +113,11 @@ impl Connection {
                 },
             };
             self.unmask_arrived(frame)?;
-            if self.input.len() < frame.len {
+            if self.input.len() < frame.len() {
                 return Ok(None);
             }
             self.frame = None;
-            let payload = self.input.split_to(frame.len).freeze();
+            let payload = self.input.split_to(frame.len()).freeze();
             if let Some(event) = self.finish_frame(frame, payload)? {
                 return Ok(Some(event));
             }
@@ -184,8 +184,6 @@ impl Connection {
         }
         Ok(IncomingFrame {
             header,
-            // Cannot truncate: it is at most `max_frame_size`, a usize.
-            len: header.payload_len as usize,
             unmasked: 0,
             compressed,
         })
@@ -195,7 +193,7 @@ impl Connection {
     /// call and, inside a text message, validates it: invalid UTF-8 fails the connection
     /// at the first bad byte, not at the end of the frame.
     fn unmask_arrived(&mut self, frame: IncomingFrame) -> Result<(), Error> {
-        let arrived = self.input.len().min(frame.len);
+        let arrived = self.input.len().min(frame.len());
         if arrived <= frame.unmasked {
             return Ok(());
         }

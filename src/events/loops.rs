@@ -1,26 +1,33 @@
-//! [`Runtime`]: built loops, ready to run on this thread or in the background.
+//! [`Loops`]: a bound server's or a connecting client's event loops, ready to run on this
+//! thread ([`Loops::run`]) or in the background ([`Loops::spawn`], which gives
+//! [`Spawned`]).
 
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
 
 use super::Handle;
+use crate::runtime::{Application, EventLoop};
 
 type LoopRunner = Box<dyn FnOnce() -> std::io::Result<()> + Send>;
 
-/// A bound server or a connecting client, not yet running.
-pub struct Runtime {
+/// A bound server's or a connecting client's event loops, not yet running.
+pub struct Loops {
     handle: Handle,
     local_addr: Option<SocketAddr>,
     loops: Vec<LoopRunner>,
 }
 
-impl Runtime {
-    pub(crate) fn new(
+impl Loops {
+    pub(crate) fn new<A: Application>(
         handle: Handle,
         local_addr: Option<SocketAddr>,
-        loops: Vec<LoopRunner>,
+        loops: Vec<EventLoop<A>>,
     ) -> Self {
-        Runtime {
+        let loops = loops
+            .into_iter()
+            .map(|event_loop| Box::new(move || event_loop.run()) as LoopRunner)
+            .collect();
+        Loops {
             handle,
             local_addr,
             loops,
@@ -54,9 +61,9 @@ impl Runtime {
     }
 
     /// Runs every loop on its own thread and returns at once.
-    pub fn spawn(self) -> std::io::Result<Running> {
+    pub fn spawn(self) -> std::io::Result<Spawned> {
         let threads = spawn_all(self.loops)?;
-        Ok(Running {
+        Ok(Spawned {
             handle: self.handle,
             local_addr: self.local_addr,
             threads,
@@ -76,15 +83,15 @@ fn spawn_all(loops: Vec<LoopRunner>) -> std::io::Result<Vec<JoinHandle<std::io::
         .collect()
 }
 
-/// Loops running in the background.
+/// Loops running in the background, on threads of their own.
 #[derive(Debug)]
-pub struct Running {
+pub struct Spawned {
     handle: Handle,
     local_addr: Option<SocketAddr>,
     threads: Vec<JoinHandle<std::io::Result<()>>>,
 }
 
-impl Running {
+impl Spawned {
     /// The address the server listens on.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr

@@ -1,0 +1,149 @@
+//! The answer to an upgrade request, which the application may give at once or later, from
+//! any thread: a [`Reply`] (held by the application) and the loop's side of it, sharing one
+//! cell. A reply given while the handler runs is taken by the loop when the handler returns;
+//! one given later is stored and the loop is woken to take it. A reply dropped unanswered
+//! refuses the upgrade with 500, so a forgotten one cannot hold a connection open (the
+//! handshake timeout bounds the wait either way).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::commands::{Command, Shared, SocketId};
+use crate::handshake::{Accept, HttpResponse};
+
+/// What the application decided.
+pub(crate) enum Answer<D> {
+    Accept(Accept, D),
+    Refuse(HttpResponse),
+}
+
+enum State<D> {
+    /// The upgrade handler is running: an answer given now is taken when it returns.
+    InHandler,
+    /// The handler returned without answering: an answer given now wakes the loop.
+    Deferred,
+    Answered(Answer<D>),
+    /// The loop took the answer.
+    Taken,
+}
+
+struct Cell<D> {
+    state: Mutex<State<D>>,
+}
+
+/// The application's side: answer once, now or later, from any thread.
+pub(crate) struct Reply<D> {
+    cell: Arc<Cell<D>>,
+    shared: Arc<Shared>,
+    id: SocketId,
+    answered: bool,
+}
+
+/// The loop's side.
+pub(crate) struct Awaiting<D> {
+    cell: Arc<Cell<D>>,
+}
+
+impl<D: Send + 'static> Reply<D> {
+    /// A reply for connection `id` and the loop's side of it.
+    pub(crate) fn new(shared: Arc<Shared>, id: SocketId) -> (Reply<D>, Awaiting<D>) {
+        let cell = Arc::new(Cell {
+            state: Mutex::new(State::InHandler),
+        });
+        let awaiting = Awaiting { cell: cell.clone() };
+        let reply = Reply {
+            cell,
+            shared,
+            id,
+            answered: false,
+        };
+        (reply, awaiting)
+    }
+
+    pub(crate) fn answer(mut self, answer: Answer<D>) {
+        self.give(answer);
+    }
+
+    fn give(&mut self, answer: Answer<D>) {
+        self.answered = true;
+        let mut state = self
+            .cell
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let wake = matches!(*state, State::Deferred);
+        *state = State::Answered(answer);
+        drop(state);
+        if wake {
+            // A loop that is gone has dropped the connection already: nothing to answer.
+            let _ = self.shared.send_to(self.id, Command::Answered(self.id));
+        }
+    }
+}
+
+impl<D> std::fmt::Debug for Reply<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply").field("id", &self.id).finish()
+    }
+}
+
+impl<D> Drop for Reply<D> {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        let refusal = HttpResponse::text(500, "the upgrade was not answered");
+        let mut state = self
+            .cell
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let wake = matches!(*state, State::Deferred);
+        *state = State::Answered(Answer::Refuse(refusal));
+        drop(state);
+        if wake {
+            let _ = self.shared.send_to(self.id, Command::Answered(self.id));
+        }
+    }
+}
+
+impl<D> Awaiting<D> {
+    /// Called when the handler returns: the answer if it was given, else `None` (the
+    /// reply is now deferred: its answer will come with [`Command::Answered`]).
+    pub(crate) fn after_handler(&self) -> Option<Answer<D>> {
+        let mut state = self
+            .cell
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *state, State::Taken) {
+            State::Answered(answer) => Some(answer),
+            State::InHandler | State::Deferred => {
+                *state = State::Deferred;
+                None
+            }
+            State::Taken => None,
+        }
+    }
+
+    /// Called on [`Command::Answered`]: the answer, if it is there and was not taken.
+    pub(crate) fn take(&self) -> Option<Answer<D>> {
+        let mut state = self
+            .cell
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match std::mem::replace(&mut *state, State::Taken) {
+            State::Answered(answer) => Some(answer),
+            other => {
+                *state = other;
+                None
+            }
+        }
+    }
+}
+
+impl<D> std::fmt::Debug for Awaiting<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Awaiting")
+    }
+}

@@ -1,0 +1,727 @@
+//! [`Conn`]: one connection of a loop, from the accepted (or connecting) socket to its last
+//! byte. It owns the socket and the phase (reading the head, waiting for the application's
+//! answer, open, closing, draining) and makes every phase change itself; the loop routes
+//! readiness and deadlines to it and tells the application what the outcomes say.
+
+use std::io::ErrorKind;
+use std::net::{Shutdown, SocketAddr};
+use std::time::Instant;
+
+use bytes::BytesMut;
+use mio::net::TcpStream;
+
+use super::answer::{Answer, Awaiting};
+use super::client::ClientOrigin;
+use super::commands::SocketId;
+use super::io::{write_bytes, write_connection};
+use super::read_plan::{FrameRead, Lease, Reader};
+use super::rooms::RoomName;
+use crate::config::{Backpressure, Config};
+use crate::error::{CapacityError, Error, HandshakeError, UsageError};
+use crate::handshake::{
+    ClientHandshake, HttpRequest, HttpResponse, Incoming, ServerHandshake, UpgradeRequest,
+    UpgradeResponse,
+};
+use crate::protocol::{CloseCode, Connection, Role, State};
+
+/// Where a connection is in its life.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "Open is the steady state of every connection; boxing it would add an \
+              allocation per connection and an indirection per message"
+)]
+enum Phase<D> {
+    /// Server side: reading the request head.
+    Handshake(Box<ServerHandshake>),
+    /// Server side: the upgrade request is in; the application's answer is awaited (it may
+    /// come later, from another thread). Nothing more is read until it comes.
+    Answering(Box<UpgradeRequest>, Awaiting<D>),
+    /// Client side: the TCP connection is being established.
+    Connecting(Box<ClientHandshake>),
+    /// Client side: writing the request (`written` bytes so far), then reading the response.
+    Upgrading(Box<ClientHandshake>, usize),
+    /// Writing a plain HTTP response (or a refusal); the connection closes after it.
+    Http(Box<[u8]>, usize),
+    /// The WebSocket is open (or closing: see the connection's state).
+    Open(Connection),
+    /// Closed and its last bytes written; waiting for the peer to close its side of TCP (or
+    /// the close timeout) before the socket is dropped.
+    Draining,
+}
+
+/// What one read of a connection's socket came to.
+#[derive(Debug)]
+pub(crate) enum Readable {
+    /// Nothing more to read for now.
+    Blocked,
+    /// Something was read and more may be waiting: read again.
+    More,
+    /// Bytes went to the WebSocket: take its events, settle the lease with the reader, then
+    /// read again unless the socket is `drained`.
+    Frames { lease: Lease, drained: bool },
+    /// A request head arrived (server side): answer it.
+    Request(Incoming),
+    /// The client handshake completed: the WebSocket is open.
+    Opened,
+    /// The peer went away or the socket failed (or, for a client, the server refused).
+    Lost(Option<Error>),
+    /// A finished connection's peer closed its side too: drop it.
+    Gone,
+}
+
+/// What a deadline of a connection came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// Nothing is due yet (the deadline moved later).
+    NotYet,
+    /// The WebSocket's own timers ran: take its events (a timeout shows as an error) and
+    /// write what it queued (a keep-alive ping).
+    Protocol,
+    /// The opening handshake took too long.
+    HandshakeTimedOut,
+    /// A finished connection's last bytes or its peer's close took too long: drop it.
+    Remove,
+}
+
+/// A connection's slot in the loop.
+pub(crate) struct Conn<D> {
+    id: SocketId,
+    stream: TcpStream,
+    peer: SocketAddr,
+    phase: Phase<D>,
+    /// The request target (path and query) and the chosen subprotocol.
+    target: Box<str>,
+    protocol: Option<Box<str>>,
+    rooms: Vec<RoomName>,
+    data: D,
+    /// What few connections carry: a client's origin, a kept request.
+    extras: Option<Box<Extras>>,
+    /// When the current phase started (the handshake, or the end of the WebSocket).
+    since: Instant,
+    /// The time of this connection's live entry in the loop's timer heap.
+    timer_at: Option<Instant>,
+    /// In the loop's list of connections to write at the end of this turn.
+    dirty: bool,
+    /// `on_close` has run (or the socket never opened): no more handler calls.
+    finished: bool,
+    /// The application closed it: a client does not reconnect.
+    closed_by_app: bool,
+    /// The write queue went above the low-water mark (or refused a send): `on_drain` runs
+    /// when it falls back to it.
+    above_low_water: bool,
+}
+
+/// What only some connections carry, boxed so that the others pay 8 bytes for it.
+#[derive(Debug, Default)]
+struct Extras {
+    /// Set for client connections: where to reconnect.
+    origin: Option<ClientOrigin>,
+    /// The upgrade request, when the application keeps it for the socket's lifetime.
+    request: Option<HttpRequest>,
+}
+
+/// What a head read made of its bytes.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a value on the stack, once per handshake"
+)]
+enum Head {
+    Server(Result<Option<Incoming>, HandshakeError>),
+    Client(Result<Option<(UpgradeResponse, Connection)>, HandshakeError>),
+    Neither,
+}
+
+impl<D: Default> Conn<D> {
+    /// A connection a listener accepted: its handshake starts.
+    pub(crate) fn accepted(
+        id: SocketId,
+        stream: TcpStream,
+        peer: SocketAddr,
+        config: &Config,
+        now: Instant,
+    ) -> Conn<D> {
+        let handshake = Box::new(ServerHandshake::new(config));
+        Conn::new(id, stream, peer, Phase::Handshake(handshake), None, now)
+    }
+
+    /// A client connection being established.
+    pub(crate) fn connecting(
+        id: SocketId,
+        stream: TcpStream,
+        peer: SocketAddr,
+        handshake: Box<ClientHandshake>,
+        origin: Box<ClientOrigin>,
+        now: Instant,
+    ) -> Conn<D> {
+        let phase = Phase::Connecting(handshake);
+        let extras = Extras {
+            origin: Some(*origin),
+            request: None,
+        };
+        Conn::new(id, stream, peer, phase, Some(Box::new(extras)), now)
+    }
+
+    fn new(
+        id: SocketId,
+        stream: TcpStream,
+        peer: SocketAddr,
+        phase: Phase<D>,
+        extras: Option<Box<Extras>>,
+        now: Instant,
+    ) -> Conn<D> {
+        Conn {
+            id,
+            stream,
+            peer,
+            phase,
+            target: Box::from(""),
+            protocol: None,
+            rooms: Vec::new(),
+            data: D::default(),
+            extras,
+            since: now,
+            timer_at: None,
+            dirty: false,
+            finished: false,
+            closed_by_app: false,
+            above_low_water: false,
+        }
+    }
+}
+
+impl<D> Conn<D> {
+    // ----- what the application sees -------------------------------------------------
+
+    pub(crate) fn id(&self) -> SocketId {
+        self.id
+    }
+
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    pub(crate) fn request(&self) -> Option<&HttpRequest> {
+        self.extras.as_ref()?.request.as_ref()
+    }
+
+    pub(crate) fn data(&self) -> &D {
+        &self.data
+    }
+
+    pub(crate) fn data_mut(&mut self) -> &mut D {
+        &mut self.data
+    }
+
+    pub(crate) fn rooms(&self) -> &[RoomName] {
+        &self.rooms
+    }
+
+    pub(crate) fn rooms_mut(&mut self) -> &mut Vec<RoomName> {
+        &mut self.rooms
+    }
+
+    pub(crate) fn connection(&self) -> Option<&Connection> {
+        match &self.phase {
+            Phase::Open(connection) => Some(connection),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn connection_mut(&mut self) -> Option<&mut Connection> {
+        match &mut self.phase {
+            Phase::Open(connection) => Some(connection),
+            _ => None,
+        }
+    }
+
+    /// True while messages can be sent: open, and no close frame sent or received.
+    pub(crate) fn can_send(&self) -> bool {
+        !self.finished && self.connection().is_some_and(|c| c.state() == State::Open)
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open(_))
+    }
+
+    pub(crate) fn is_client(&self) -> bool {
+        self.extras
+            .as_ref()
+            .is_some_and(|extras| extras.origin.is_some())
+    }
+
+    /// Still reading the head or waiting for the answer to it.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Handshake(_)
+                | Phase::Answering(..)
+                | Phase::Connecting(_)
+                | Phase::Upgrading(..)
+        )
+    }
+
+    // ----- the loop's bookkeeping ----------------------------------------------------
+
+    /// Lists the connection among those to write at the end of the turn; false if it was.
+    pub(crate) fn mark_dirty(&mut self) -> bool {
+        !std::mem::replace(&mut self.dirty, true)
+    }
+
+    /// The next moment something must happen to this connection, whatever it is.
+    pub(crate) fn deadline(&self, config: &Config) -> Option<Instant> {
+        match &self.phase {
+            Phase::Handshake(_)
+            | Phase::Answering(..)
+            | Phase::Connecting(_)
+            | Phase::Upgrading(..) => Some(self.since + config.handshake_timeout),
+            Phase::Http(..) | Phase::Draining => Some(self.since + config.close_timeout),
+            Phase::Open(connection) => connection.poll_timeout().or_else(|| {
+                connection
+                    .is_closed()
+                    .then(|| self.since + config.close_timeout)
+            }),
+        }
+    }
+
+    /// The deadline to put in the timer heap, if it is earlier than the live entry's.
+    pub(crate) fn arm(&mut self, config: &Config) -> Option<Instant> {
+        let deadline = self.deadline(config)?;
+        if self.timer_at.is_some_and(|at| at <= deadline) {
+            return None;
+        }
+        self.timer_at = Some(deadline);
+        Some(deadline)
+    }
+
+    /// A heap entry for `at` fired: true if it was the live one.
+    pub(crate) fn timer_fired(&mut self, at: Instant) -> bool {
+        let live = self.timer_at == Some(at);
+        if live {
+            self.timer_at = None;
+        }
+        live
+    }
+
+    /// Reports the end of the WebSocket, once: true if the application should hear of it
+    /// (it opened, or it is a client, whose failures to connect are reported too).
+    pub(crate) fn finish(&mut self, now: Instant) -> bool {
+        if std::mem::replace(&mut self.finished, true) {
+            return false;
+        }
+        self.since = now;
+        self.is_open() || self.is_client()
+    }
+
+    /// Not finished yet, and either open or a client: what happens to it is reported.
+    pub(crate) fn is_reportable(&self) -> bool {
+        !self.finished && (self.is_open() || self.is_client())
+    }
+
+    /// Where a client reconnects, unless the application closed it.
+    pub(crate) fn take_origin(&mut self) -> Option<Box<ClientOrigin>> {
+        let origin = self.extras.as_mut()?.origin.take();
+        origin.filter(|_| !self.closed_by_app).map(Box::new)
+    }
+
+    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    // ----- readiness -----------------------------------------------------------------
+
+    /// The socket is readable: reads once, as the phase asks. `to_the_end`: the peer
+    /// closed its side, so a short read does not mean the socket is drained.
+    pub(crate) fn on_readable(
+        &mut self,
+        reader: &mut Reader,
+        now: Instant,
+        to_the_end: bool,
+    ) -> Readable {
+        match &mut self.phase {
+            Phase::Handshake(_) | Phase::Upgrading(..) => self.read_head(reader, now, to_the_end),
+            Phase::Open(connection) => {
+                let FrameRead {
+                    result,
+                    drained,
+                    lease,
+                } = reader.read_frames(&mut self.stream, connection, to_the_end);
+                let outcome = match result {
+                    Ok(0) => Readable::Lost(None),
+                    Ok(_) => {
+                        // What arrived is stamped with this turn's time.
+                        connection.handle_timeout(now);
+                        return Readable::Frames { lease, drained };
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => Readable::Blocked,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => Readable::More,
+                    Err(e) => Readable::Lost(Some(e.into())),
+                };
+                reader.settle(Some(connection), lease);
+                outcome
+            }
+            Phase::Connecting(_) => match self.check_connected(now) {
+                Ok(()) => Readable::Blocked,
+                Err(error) => Readable::Lost(Some(error.into())),
+            },
+            Phase::Answering(..) => Readable::Blocked,
+            Phase::Http(..) | Phase::Draining => self.read_discard(),
+        }
+    }
+
+    /// Reads part of a request head (server) or a response head (client).
+    fn read_head(&mut self, reader: &mut Reader, now: Instant, to_the_end: bool) -> Readable {
+        let phase = &mut self.phase;
+        let read = reader.read_head(&mut self.stream, |data| match phase {
+            Phase::Handshake(handshake) => Head::Server(handshake.receive(data)),
+            Phase::Upgrading(handshake, _) => Head::Client(handshake.receive(data)),
+            _ => Head::Neither,
+        });
+        let (n, head) = match read {
+            Ok((0, _)) => return Readable::Lost(None),
+            Ok(read) => read,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Readable::Blocked,
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Readable::More,
+            Err(e) => return Readable::Lost(Some(e.into())),
+        };
+        // A short read drained the socket (see `Reader::read_frames`).
+        let incomplete = if n < Reader::HEAD_READ && !to_the_end {
+            Readable::Blocked
+        } else {
+            Readable::More
+        };
+        match head {
+            Head::Server(Ok(None)) | Head::Client(Ok(None)) | Head::Neither => incomplete,
+            Head::Server(Ok(Some(incoming))) => Readable::Request(incoming),
+            Head::Server(Err(error)) => {
+                self.respond(&HttpResponse::from(&error), now);
+                Readable::Blocked
+            }
+            Head::Client(Ok(Some((response, connection)))) => {
+                self.open_client(&response, connection, now);
+                Readable::Opened
+            }
+            Head::Client(Err(error)) => Readable::Lost(Some(error.into())),
+        }
+    }
+
+    /// Reads and discards what a finished connection's peer still sends.
+    fn read_discard(&mut self) -> Readable {
+        let mut scratch = [0u8; 4096];
+        match std::io::Read::read(&mut self.stream, &mut scratch) {
+            Ok(0) => Readable::Gone,
+            Ok(_) => Readable::More,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Readable::Blocked,
+            Err(e) if e.kind() == ErrorKind::Interrupted => Readable::More,
+            Err(_) => Readable::Gone,
+        }
+    }
+
+    /// The socket is writable: a client's TCP connection may have been established.
+    pub(crate) fn on_writable(&mut self, now: Instant) -> Result<(), std::io::Error> {
+        if matches!(self.phase, Phase::Connecting(_)) {
+            self.check_connected(now)?;
+        }
+        Ok(())
+    }
+
+    /// A client's TCP connection finished connecting, or failed to.
+    fn check_connected(&mut self, now: Instant) -> Result<(), std::io::Error> {
+        if let Some(error) = self.stream.take_error()? {
+            return Err(error);
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let phase = std::mem::replace(&mut self.phase, Phase::Draining);
+        self.phase = match phase {
+            Phase::Connecting(handshake) => {
+                self.since = now;
+                Phase::Upgrading(handshake, 0)
+            }
+            other => other,
+        };
+        Ok(())
+    }
+
+    /// A deadline of this connection passed (or may have).
+    pub(crate) fn on_deadline(&mut self, now: Instant, config: &Config) -> Deadline {
+        let due = self.deadline(config).is_some_and(|at| at <= now);
+        let handshaking = self.is_handshaking();
+        match &mut self.phase {
+            Phase::Open(connection) if !connection.is_closed() => {
+                connection.handle_timeout(now);
+                Deadline::Protocol
+            }
+            _ if !due => Deadline::NotYet,
+            _ if handshaking => Deadline::HandshakeTimedOut,
+            _ => Deadline::Remove,
+        }
+    }
+
+    // ----- writing -------------------------------------------------------------------
+
+    /// Lends `buffer` to an open connection with nothing pending, so that the sends of its
+    /// handlers encode into memory that is already there.
+    pub(crate) fn lend_write_buffer(&mut self, buffer: &mut BytesMut) {
+        if let Phase::Open(connection) = &mut self.phase {
+            connection.swap_output_buffer(buffer);
+        }
+    }
+
+    /// Writes what is pending; moves the phase on when that was the last output. Returns
+    /// true when the write queue fell to `config`'s low-water mark after having been above
+    /// it: `on_drain` is due.
+    pub(crate) fn flush(
+        &mut self,
+        now: Instant,
+        config: &Config,
+        write_buffer: &mut BytesMut,
+    ) -> Result<bool, std::io::Error> {
+        self.dirty = false;
+        let done = match &mut self.phase {
+            Phase::Open(connection) => write_connection(&mut self.stream, connection)?,
+            Phase::Http(bytes, written) => write_bytes(&mut self.stream, bytes, written)?,
+            Phase::Upgrading(handshake, written) => {
+                write_bytes(&mut self.stream, handshake.request(), written)?;
+                false
+            }
+            Phase::Handshake(_) | Phase::Answering(..) | Phase::Connecting(_) | Phase::Draining => {
+                false
+            }
+        };
+        let drained = self.above_low_water
+            && self
+                .connection()
+                .is_some_and(|c| c.buffered_amount() <= config.write_buffer_low_water);
+        if drained {
+            self.above_low_water = false;
+        }
+        if done {
+            self.written(now, write_buffer);
+        }
+        Ok(drained && self.can_send())
+    }
+
+    /// Everything pending was written.
+    fn written(&mut self, now: Instant, write_buffer: &mut BytesMut) {
+        match &mut self.phase {
+            Phase::Open(connection) => {
+                // Take the (lent) write buffer back; the connection keeps none.
+                let mut spare = BytesMut::new();
+                connection.swap_output_buffer(&mut spare);
+                if spare.capacity() > write_buffer.capacity() {
+                    *write_buffer = spare;
+                }
+                if connection.is_closed() {
+                    // A server (or a side that failed the connection) closes TCP first; a
+                    // client after a clean close waits for the server to.
+                    let shut =
+                        connection.role() == Role::Server || connection.state() == State::Failed;
+                    if shut {
+                        let _ = self.stream.shutdown(Shutdown::Write);
+                    }
+                    self.phase = Phase::Draining;
+                    self.since = now;
+                }
+            }
+            Phase::Http(..) => {
+                let _ = self.stream.shutdown(Shutdown::Write);
+                self.phase = Phase::Draining;
+                self.since = now;
+            }
+            _ => {}
+        }
+    }
+
+    /// Writes what it can of an open connection's output, now, ignoring failures: for a
+    /// connection about to be dropped whose peer may still read (a close reply, a close
+    /// frame after a timeout).
+    pub(crate) fn write_what_it_can(&mut self) {
+        if let Phase::Open(connection) = &mut self.phase {
+            let _ = write_connection(&mut self.stream, connection);
+        }
+    }
+
+    // ----- the application's operations ----------------------------------------------
+
+    /// Queues what `encode` writes, applying the write-queue bound of `config`: a full
+    /// queue refuses it. Returns whether a refusal must fail the connection
+    /// ([`Backpressure::Close`]) along with the error.
+    pub(crate) fn queue(
+        &mut self,
+        config: &Config,
+        encode: impl FnOnce(&mut Connection) -> Result<(), Error>,
+    ) -> Result<(), (Error, bool)> {
+        if !self.can_send() {
+            return Err((UsageError::SendAfterClose.into(), false));
+        }
+        let Phase::Open(connection) = &mut self.phase else {
+            return Err((UsageError::SendAfterClose.into(), false));
+        };
+        let buffered = connection.buffered_amount();
+        let limit = config.max_write_buffer;
+        if buffered >= limit {
+            self.above_low_water = true;
+            let error = CapacityError::WriteBufferFull { buffered, limit };
+            return Err((error.into(), config.backpressure == Backpressure::Close));
+        }
+        encode(connection).map_err(|error| (error, false))?;
+        if connection.buffered_amount() > config.write_buffer_low_water {
+            self.above_low_water = true;
+        }
+        Ok(())
+    }
+
+    /// Starts the close handshake. `by_app`: the application asked (a client then does not
+    /// reconnect).
+    pub(crate) fn close(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+        by_app: bool,
+        now: Instant,
+    ) -> Result<(), Error> {
+        let Phase::Open(connection) = &mut self.phase else {
+            return Err(UsageError::SendAfterClose.into());
+        };
+        connection.close(code, reason)?;
+        // The close timer starts now.
+        connection.handle_timeout(now);
+        self.closed_by_app |= by_app;
+        Ok(())
+    }
+
+    /// The next event of the open WebSocket, while the application still hears of it.
+    pub(crate) fn next_event(&mut self) -> Option<Result<crate::protocol::Event, Error>> {
+        if self.finished {
+            return None;
+        }
+        match &mut self.phase {
+            Phase::Open(connection) => connection.poll_event().transpose(),
+            _ => None,
+        }
+    }
+
+    // ----- handshake outcomes --------------------------------------------------------
+
+    /// Answers a request with a plain HTTP response (or a refusal); the connection closes
+    /// after it. One that does not encode is answered with 500.
+    pub(crate) fn respond(&mut self, response: &HttpResponse, now: Instant) {
+        let bytes = response
+            .encode()
+            .unwrap_or_else(|error| HttpResponse::internal_error(&error).encode_checked());
+        self.phase = Phase::Http(bytes.into_boxed_slice(), 0);
+        self.since = now;
+    }
+
+    /// The application has not answered the upgrade yet: wait for it.
+    pub(crate) fn await_answer(&mut self, request: Box<UpgradeRequest>, awaiting: Awaiting<D>) {
+        self.phase = Phase::Answering(request, awaiting);
+    }
+
+    /// The answer of a deferred upgrade, if it has come, with its request.
+    pub(crate) fn take_answer(&mut self) -> Option<(Box<UpgradeRequest>, Answer<D>)> {
+        let Phase::Answering(_, awaiting) = &self.phase else {
+            return None;
+        };
+        let answer = awaiting.take()?;
+        let Phase::Answering(request, _) = std::mem::replace(&mut self.phase, Phase::Draining)
+        else {
+            return None;
+        };
+        Some((request, answer))
+    }
+
+    /// Applies the application's answer to an upgrade: the 101 and an open WebSocket, or
+    /// the refusal. Returns true if the WebSocket opened. `keep_request`: the request stays
+    /// with the socket (see [`request`](Self::request)).
+    pub(crate) fn apply_answer(
+        &mut self,
+        request: &UpgradeRequest,
+        answer: Answer<D>,
+        config: &Config,
+        keep_request: bool,
+        write_buffer: &mut BytesMut,
+        now: Instant,
+    ) -> bool {
+        let (accept, data) = match answer {
+            Answer::Refuse(response) => {
+                self.respond(&response, now);
+                return false;
+            }
+            Answer::Accept(accept, data) => (accept, data),
+        };
+        let (response, mut connection) = match request.accept(&accept, config) {
+            Ok(accepted) => accepted,
+            // The application chose what the client did not offer: our side's fault.
+            Err(error) => {
+                self.respond(&HttpResponse::internal_error(&error), now);
+                return false;
+            }
+        };
+        // The 101 goes into the loop's write buffer, ahead of any frame.
+        connection.swap_output_buffer(write_buffer);
+        connection.queue_raw(&response);
+        connection.handle_timeout(now);
+        self.target = Box::from(request.target());
+        self.protocol = accept.selected_protocol().map(Box::from);
+        self.data = data;
+        if keep_request {
+            self.extras.get_or_insert_default().request = Some(request.request().clone());
+        }
+        self.phase = Phase::Open(connection);
+        self.since = now;
+        true
+    }
+
+    /// The server accepted our upgrade: the client's WebSocket is open.
+    fn open_client(
+        &mut self,
+        response: &UpgradeResponse,
+        mut connection: Connection,
+        now: Instant,
+    ) {
+        connection.handle_timeout(now);
+        self.protocol = response.protocol().map(Box::from);
+        if let Some(origin) = self.extras.as_mut().and_then(|e| e.origin.as_mut()) {
+            origin.attempt = 0;
+            self.target = Box::from(origin.url.resource());
+        }
+        self.phase = Phase::Open(connection);
+        self.since = now;
+    }
+}
+
+impl<D> std::fmt::Debug for Conn<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("id", &self.id)
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle connection holds its slot and nothing else (the buffers are the loop's), so
+    /// the slot's size is the memory per idle connection, up to the slab's growth.
+    #[test]
+    fn a_conn_stays_small() {
+        let conn = std::mem::size_of::<Conn<()>>();
+        let connection = std::mem::size_of::<Connection>();
+        println!("conn {conn} bytes, of which the connection {connection}");
+        assert!(conn <= 512, "conn {conn} bytes");
+    }
+}
