@@ -1,11 +1,30 @@
 //! # rfc6455
 //!
-//! A WebSocket (RFC 6455) implementation in three layers:
+//! A WebSocket (RFC 6455) implementation in three layers, each usable without the one
+//! above it:
 //!
-//! 1. **The sans-IO core** (always built, no sockets, threads or clock): the opening
-//!    [`handshake`], the [`frame`] codec, and the [`Connection`] state machine. Link it with
-//!    `default-features = false` into any runtime.
-//! 2. **The runtime** and 3. **the event API** (feature `server`, on by default).
+//! 1. **The sans-IO core** (always built; no sockets, threads or clock): the opening
+//!    [`handshake`], the [`frame`] codec, and the [`Connection`] state machine with its own
+//!    timers, run on the time you hand in. Link it with `default-features = false` into
+//!    any runtime.
+//! 2. **The runtime**: mio event loops that own the sockets (private; feature `server`).
+//! 3. **The event API**, [`events`]: handlers, rooms, broadcast, handles from any thread
+//!    (feature `server`).
+//!
+//! ## The event API
+//!
+//! ```no_run
+//! use rfc6455::events::{Handlers, Server};
+//!
+//! let handlers = Handlers::<()>::new()
+//!     .on_open(|socket| socket.join("lobby"))
+//!     .on_message(|socket, message| {
+//!         let _ = socket.to("lobby").except_sender().send(message); // framed once
+//!     })
+//!     .on_close(|socket, code, _reason| println!("{} left ({code})", socket.id()));
+//! Server::new(handlers).bind("127.0.0.1:9001")?.run()?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 //!
 //! ## The sans-IO core
 //!
@@ -36,9 +55,27 @@
 //! assert_eq!(socket, [0x81, 0x02, b'h', b'i']);
 //! # Ok::<(), rfc6455::Error>(())
 //! ```
+//!
+//! Hand it the time as well and it runs the keep-alive ping, the pong timeout and the
+//! close timeout of [`Config`]: [`Connection::handle_timeout`] and
+//! [`Connection::poll_timeout`].
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | (none) | always | the sans-IO core: [`handshake`], [`frame`], [`Connection`], [`Config`], [`Error`]; depends on sha1, base64, bytes, thiserror and getrandom only |
+//! | `deflate` | on | permessage-deflate (RFC 7692) in the core: [`deflate::DeflateConfig`], negotiated through [`Config`]; adds flate2 (zlib-rs) |
+//! | `blocking` | with `server` | [`blocking::WebSocket`], a driver over a blocking stream, for scripts and tools |
+//! | `server` | on | the mio runtime and the [`events`] API (server and client); adds mio and slab; implies `blocking` |
+//!
+//! `default-features = false` gives the core alone; `features = ["server"]` gives the
+//! runtime without permessage-deflate.
 #![deny(missing_docs)]
 // `unsafe` appears only where a benchmark shows it pays, each with a SAFETY comment and a
-// test: the AVX2 path of payload masking (frame/mask.rs).
+// test, and never in a parser: the AVX2 path of payload masking (frame/mask.rs) and the
+// socket read that does not zero its buffer first (runtime/io.rs; scripts/bench-zeroing.sh
+// measures it). Both opt out of this lint where they are.
 #![deny(unsafe_code)]
 
 mod close_code;

@@ -350,6 +350,7 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
     // them in, every accepted message arrives, and sends are accepted again.
     let config = Config {
         max_command_queue: 4 * KIB,
+        #[cfg(feature = "deflate")]
         deflate: None,
         ..config()
     };

@@ -17,6 +17,7 @@ fn main() -> std::io::Result<()> {
     let workers = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
     let config = Config {
         // As the other servers in the benchmark: no compression.
+        #[cfg(feature = "deflate")]
         deflate: None,
         ..Config::default()
     };

@@ -2,7 +2,6 @@
 //! writes of the pending output until it is written or the socket would block.
 
 use std::io::{IoSlice, Read, Write};
-use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
 
@@ -27,8 +26,12 @@ unsafe impl WriteOnlyRead for &[u8] {}
 
 /// Reads once into the spare capacity of `buffer` (growing it to `size` bytes of room).
 ///
-/// The room is not zeroed first: for a 64 KiB message that cost 5% of the server's CPU
-/// (`perf`, 10 connections × 64 KiB echo), as much as the unmasking.
+/// The room is not zeroed first: zeroing it cost 8% of the echo server's messages per
+/// CPU-second at 10 connections × 64 KiB and 7% at 1 MiB, nothing measurable at 16 B
+/// (`scripts/bench-zeroing.sh`,
+/// which builds the zeroing variant below with `--cfg rfc6455_zeroed_reads`; figures in
+/// docs/benchmarks.md).
+#[cfg(not(rfc6455_zeroed_reads))]
 #[allow(unsafe_code)]
 pub(crate) fn read_into<R: WriteOnlyRead>(
     stream: &mut R,
@@ -41,13 +44,29 @@ pub(crate) fn read_into<R: WriteOnlyRead>(
     // SAFETY: `spare` is `size` bytes of the buffer's allocation past its length. `R` only
     // writes into them (the `WriteOnlyRead` contract), so no uninitialized byte is read
     // through this view, and only the bytes it reports written join the buffer below.
-    let room = unsafe { &mut *(spare as *mut [MaybeUninit<u8>] as *mut [u8]) };
+    let room = unsafe { &mut *(spare as *mut [std::mem::MaybeUninit<u8>] as *mut [u8]) };
     let result = stream.read(room);
     if let Ok(read) = result {
         // SAFETY: the first `read` bytes past the length were just written (and `read` is
         // at most `size`, the room's length, by the contract; clamped all the same).
         unsafe { buffer.set_len(start + read.min(size)) };
     }
+    result
+}
+
+/// The same read with its room zeroed first, in safe code: only built for
+/// `scripts/bench-zeroing.sh`, which measures what the unsafe version saves.
+#[cfg(rfc6455_zeroed_reads)]
+pub(crate) fn read_into<R: WriteOnlyRead>(
+    stream: &mut R,
+    buffer: &mut BytesMut,
+    size: usize,
+) -> std::io::Result<usize> {
+    let start = buffer.len();
+    buffer.resize(start + size, 0);
+    let result = stream.read(buffer.get_mut(start..).unwrap_or_default());
+    let read = result.as_ref().map_or(0, |n| (*n).min(size));
+    buffer.truncate(start + read);
     result
 }
 
