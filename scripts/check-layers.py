@@ -23,7 +23,16 @@ LAYERS = [
 CORE = set(LAYERS[: LAYERS.index("handshake") + 1])
 
 src = pathlib.Path(__file__).resolve().parent.parent / "src"
-reference = re.compile(r"\bcrate::([a-z_][a-z0-9_]*)")
+
+# The crate root's re-exports hide the real module (crate::Config is config's): resolve
+# the ones lib.rs makes.
+root_names = {}
+for source, names in re.findall(r"pub use ([a-z_]+)::\{?([^;]*?)\}?;", (src / "lib.rs").read_text()):
+    for name in re.split(r"[,\s]+", names):
+        if name:
+            root_names[name] = source
+
+reference = re.compile(r"\bcrate::([A-Za-z_][A-Za-z0-9_]*)")
 failures = []
 for path in sorted(src.rglob("*.rs")):
     relative = path.relative_to(src)
@@ -36,34 +45,13 @@ for path in sorted(src.rglob("*.rs")):
     rank = LAYERS.index(module)
     for number, line in enumerate(path.read_text().splitlines(), 1):
         code = line.split("//", 1)[0]
-        for target in reference.findall(code):
-            if target not in LAYERS:
-                continue  # a re-export at the crate root (crate::Config, crate::Error...)
-            if LAYERS.index(target) >= rank and target != module:
-                kind = "the core names a layer above it" if module in CORE and target not in CORE else "arrow up"
-                failures.append(f"{relative}:{number}: {module} -> {target} ({kind})")
-
-# Re-exports at the crate root hide the real module: resolve the ones lib.rs makes.
-lib = (src / "lib.rs").read_text()
-root_names = {}
-for source, names in re.findall(r"pub use ([a-z_]+)::\{?([^;]*?)\}?;", lib):
-    for name in re.split(r"[,\s]+", names):
-        if name:
-            root_names[name] = source
-for path in sorted(src.rglob("*.rs")):
-    relative = path.relative_to(src)
-    if relative.name == "lib.rs":
-        continue
-    module = relative.parts[0].removesuffix(".rs")
-    if module not in LAYERS:
-        continue
-    rank = LAYERS.index(module)
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        code = line.split("//", 1)[0]
-        for name in re.findall(r"\bcrate::([A-Z][A-Za-z0-9_]*)", code):
-            source = root_names.get(name)
-            if source in LAYERS and LAYERS.index(source) >= rank and source != module:
-                failures.append(f"{relative}:{number}: {module} -> {source} (through crate::{name})")
+        for name in reference.findall(code):
+            target = root_names.get(name, name)
+            if target not in LAYERS or target == module or LAYERS.index(target) < rank:
+                continue
+            through = f", through crate::{name}" if target != name else ""
+            kind = "the core names a layer above it" if module in CORE and target not in CORE else "arrow up"
+            failures.append(f"{relative}:{number}: {module} -> {target} ({kind}{through})")
 
 if failures:
     print("layering violations:")

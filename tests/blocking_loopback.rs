@@ -2,6 +2,8 @@
 
 #![cfg(feature = "blocking")]
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
@@ -116,25 +118,6 @@ fn short_timers() -> Config {
     }
 }
 
-/// Completes a handshake by hand and returns the raw stream: a peer that does nothing it
-/// is not told to.
-fn raw_peer(port: u16) -> TcpStream {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .write_all(
-            b"GET / HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).unwrap();
-        head.push(byte[0]);
-    }
-    stream
-}
-
 #[test]
 fn a_silent_peer_gets_a_keep_alive_ping_then_a_1008_close_and_read_reports_the_timeout() {
     let (port, server) = one_shot_server(|stream| {
@@ -145,7 +128,7 @@ fn a_silent_peer_gets_a_keep_alive_ping_then_a_1008_close_and_read_reports_the_t
             "{error}"
         );
     });
-    let mut peer = raw_peer(port);
+    let mut peer = support::raw_client(([127, 0, 0, 1], port).into());
     peer.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut frames = [0u8; 2];
@@ -213,7 +196,7 @@ fn an_unanswered_close_frame_times_out() {
         );
     });
     // The peer reads nothing and answers nothing, and keeps its socket open.
-    let peer = raw_peer(port);
+    let peer = support::raw_client(([127, 0, 0, 1], port).into());
     server.join().unwrap();
     drop(peer);
 }

@@ -11,8 +11,8 @@
 //! the echo count and latency (p50, p99, max) while they were outstanding. Server, answering
 //! thread and clients share this process; everything is on 127.0.0.1.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -139,7 +139,8 @@ fn main() {
     // The upgrades, all at once; then every answer.
     thread::sleep(Duration::from_millis(100));
     let started = Instant::now();
-    let head = b"GET /auth HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    let head =
+        b"GET /auth HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     let mut streams: Vec<TcpStream> = (0..upgrades)
         .map(|_| {

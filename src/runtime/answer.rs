@@ -5,7 +5,7 @@
 //! refuses the upgrade with 500, so a forgotten one cannot hold a connection open (the
 //! handshake timeout bounds the wait either way).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::commands::{Command, Shared, SocketId};
 use crate::handshake::{Accept, HttpResponse};
@@ -28,6 +28,13 @@ enum State<D> {
 
 struct Cell<D> {
     state: Mutex<State<D>>,
+}
+
+impl<D> Cell<D> {
+    /// The state; a panic elsewhere while it was held leaves it usable (it is plain data).
+    fn lock(&self) -> MutexGuard<'_, State<D>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The application's side: answer once, now or later, from any thread.
@@ -60,16 +67,15 @@ impl<D: Send + 'static> Reply<D> {
     }
 
     pub(crate) fn answer(mut self, answer: Answer<D>) {
-        self.give(answer);
-    }
-
-    fn give(&mut self, answer: Answer<D>) {
         self.answered = true;
-        let mut state = self
-            .cell
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        self.store(answer);
+    }
+}
+
+impl<D> Reply<D> {
+    /// Stores the answer, and wakes the loop if its handler has returned already.
+    fn store(&self, answer: Answer<D>) {
+        let mut state = self.cell.lock();
         let wake = matches!(*state, State::Deferred);
         *state = State::Answered(answer);
         drop(state);
@@ -88,20 +94,9 @@ impl<D> std::fmt::Debug for Reply<D> {
 
 impl<D> Drop for Reply<D> {
     fn drop(&mut self) {
-        if self.answered {
-            return;
-        }
-        let refusal = HttpResponse::text(500, "the upgrade was not answered");
-        let mut state = self
-            .cell
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let wake = matches!(*state, State::Deferred);
-        *state = State::Answered(Answer::Refuse(refusal));
-        drop(state);
-        if wake {
-            let _ = self.shared.send_to(self.id, Command::Answered(self.id));
+        if !self.answered {
+            let refusal = HttpResponse::text(500, "the upgrade was not answered");
+            self.store(Answer::Refuse(refusal));
         }
     }
 }
@@ -110,11 +105,7 @@ impl<D> Awaiting<D> {
     /// Called when the handler returns: the answer if it was given, else `None` (the
     /// reply is now deferred: its answer will come with [`Command::Answered`]).
     pub(crate) fn after_handler(&self) -> Option<Answer<D>> {
-        let mut state = self
-            .cell
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.cell.lock();
         match std::mem::replace(&mut *state, State::Taken) {
             State::Answered(answer) => Some(answer),
             State::InHandler | State::Deferred => {
@@ -127,11 +118,7 @@ impl<D> Awaiting<D> {
 
     /// Called on [`Command::Answered`]: the answer, if it is there and was not taken.
     pub(crate) fn take(&self) -> Option<Answer<D>> {
-        let mut state = self
-            .cell
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.cell.lock();
         match std::mem::replace(&mut *state, State::Taken) {
             State::Answered(answer) => Some(answer),
             other => {

@@ -11,6 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use rfc6455::blocking::WebSocket;
+#[cfg(feature = "server")]
 use rfc6455::events::{Server, Spawned};
 use rfc6455::frame::{FrameHeader, OpCode};
 
@@ -18,6 +19,7 @@ use rfc6455::frame::{FrameHeader, OpCode};
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Binds `server` on a free port of 127.0.0.1 and runs it in the background.
+#[cfg(feature = "server")]
 pub fn start<D: Default + Send + 'static>(server: Server<D>) -> Spawned {
     server
         .bind("127.0.0.1:0")
@@ -26,11 +28,13 @@ pub fn start<D: Default + Send + 'static>(server: Server<D>) -> Spawned {
         .expect("spawn")
 }
 
+#[cfg(feature = "server")]
 pub fn url(running: &Spawned, path: &str) -> String {
     format!("ws://{}{path}", running.local_addr().unwrap())
 }
 
 /// A blocking client whose reads give up after `PATIENCE`.
+#[cfg(feature = "server")]
 pub fn client(running: &Spawned, path: &str) -> WebSocket<TcpStream> {
     let (mut socket, _) = WebSocket::connect(&url(running, path)).expect("connect");
     socket.set_read_timeout(Some(PATIENCE));
