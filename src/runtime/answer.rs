@@ -134,3 +134,70 @@ impl<D> std::fmt::Debug for Awaiting<D> {
         f.write_str("Awaiting")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::Receiver;
+
+    use super::*;
+    use crate::Config;
+
+    /// A one-loop `Shared` whose channel the test reads.
+    fn shared() -> (Arc<Shared>, Receiver<Command>, mio::Poll) {
+        let poll = mio::Poll::new().unwrap();
+        let (remote, commands) =
+            super::super::commands::Remote::new(poll.registry(), mio::Token(0), 1 << 20).unwrap();
+        let shared = Arc::new(Shared {
+            remotes: vec![remote],
+            shutting_down: Default::default(),
+            config: Arc::new(Config::default()),
+        });
+        (shared, commands, poll)
+    }
+
+    fn accepted(answer: Option<Answer<u8>>) -> Option<u8> {
+        match answer {
+            Some(Answer::Accept(_, data)) => Some(data),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_answer_given_in_the_handler_is_taken_when_it_returns_without_waking_the_loop() {
+        let (shared, commands, _poll) = shared();
+        let (reply, awaiting) = Reply::<u8>::new(shared, SocketId::new(0, 1, 0));
+        reply.answer(Answer::Accept(Accept::new(), 7));
+        assert_eq!(accepted(awaiting.after_handler()), Some(7));
+        assert!(
+            commands.try_recv().is_err(),
+            "no command for an answer given at once"
+        );
+        assert!(awaiting.take().is_none(), "taken once");
+    }
+
+    #[test]
+    fn an_answer_given_later_wakes_the_loop_which_takes_it() {
+        let (shared, commands, _poll) = shared();
+        let id = SocketId::new(0, 1, 0);
+        let (reply, awaiting) = Reply::<u8>::new(shared, id);
+        assert!(awaiting.after_handler().is_none(), "deferred");
+        std::thread::spawn(move || reply.answer(Answer::Accept(Accept::new(), 9)))
+            .join()
+            .unwrap();
+        assert!(matches!(commands.try_recv(), Ok(Command::Answered(woken)) if woken == id));
+        assert_eq!(accepted(awaiting.take()), Some(9));
+    }
+
+    #[test]
+    fn a_reply_dropped_unanswered_refuses_with_500() {
+        let (shared, commands, _poll) = shared();
+        let (reply, awaiting) = Reply::<u8>::new(shared, SocketId::new(0, 1, 0));
+        assert!(awaiting.after_handler().is_none());
+        drop(reply);
+        assert!(matches!(commands.try_recv(), Ok(Command::Answered(_))));
+        match awaiting.take() {
+            Some(Answer::Refuse(response)) => assert_eq!(response.status(), 500),
+            _ => panic!("not refused"),
+        }
+    }
+}

@@ -725,3 +725,164 @@ mod tests {
         assert!(conn <= 512, "conn {conn} bytes");
     }
 }
+
+#[cfg(test)]
+mod phase_tests {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::protocol::Event;
+
+    const UPGRADE: &[u8] = b"GET /chat?room=1 HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+
+    /// A server-side connection over a real loopback socket, and the peer's end.
+    fn accepted_pair(config: &Config) -> (Conn<u8>, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let (ours, address) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let stream = TcpStream::from_std(ours);
+        let id = SocketId::new(0, 1, 0);
+        (
+            Conn::accepted(id, stream, address, config, Instant::now()),
+            peer,
+        )
+    }
+
+    /// Reads once, retrying while the bytes are on their way.
+    fn read_until(
+        conn: &mut Conn<u8>,
+        reader: &mut Reader,
+        done: impl Fn(&Readable) -> bool,
+    ) -> Readable {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let outcome = conn.on_readable(reader, Instant::now(), false);
+            if done(&outcome) {
+                return outcome;
+            }
+            assert!(Instant::now() < deadline, "stuck at {outcome:?}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn a_head_is_answered_the_socket_opens_and_frames_become_events() {
+        let config = Config::default();
+        let (mut conn, mut peer) = accepted_pair(&config);
+        let mut reader = Reader::default();
+        peer.write_all(UPGRADE).unwrap();
+        let outcome = read_until(&mut conn, &mut reader, |o| {
+            matches!(o, Readable::Request(_))
+        });
+        let Readable::Request(Incoming::Upgrade(request)) = outcome else {
+            panic!("not an upgrade")
+        };
+        assert!(conn.is_handshaking() && !conn.is_open());
+        let mut write_buffer = BytesMut::new();
+        let now = Instant::now();
+        let accept = Answer::Accept(crate::handshake::Accept::new(), 42);
+        assert!(conn.apply_answer(&request, accept, &config, true, &mut write_buffer, now));
+        assert!(conn.is_open() && conn.can_send());
+        assert_eq!((conn.target(), *conn.data()), ("/chat?room=1", 42));
+        assert_eq!(conn.request().and_then(|r| r.header("Host")), Some("t"));
+        // Its deadline is now the core's keep-alive.
+        assert_eq!(conn.deadline(&config), Some(now + Duration::from_secs(25)));
+        conn.flush(now, &config, &mut write_buffer).unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            peer.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert!(head.starts_with(b"HTTP/1.1 101 "));
+        // A masked text frame: "hi".
+        peer.write_all(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2])
+            .unwrap();
+        let outcome = read_until(&mut conn, &mut reader, |o| {
+            matches!(o, Readable::Frames { .. })
+        });
+        let Readable::Frames { lease, .. } = outcome else {
+            unreachable!()
+        };
+        assert!(matches!(
+            conn.next_event(),
+            Some(Ok(Event::Message(m))) if m.as_text() == Some("hi")
+        ));
+        reader.settle(conn.connection_mut(), lease);
+        // The application closes: the close timer runs, and a peer that closes TCP is lost.
+        conn.close(CloseCode::NORMAL, "bye", true, now).unwrap();
+        assert_eq!(conn.deadline(&config), Some(now + config.close_timeout));
+        drop(peer);
+        let outcome = read_until(&mut conn, &mut reader, |o| matches!(o, Readable::Lost(_)));
+        assert!(matches!(outcome, Readable::Lost(None)));
+    }
+
+    #[test]
+    fn a_bad_head_is_refused_written_then_drained_until_the_close_timeout() {
+        let config = Config::default();
+        let (mut conn, mut peer) = accepted_pair(&config);
+        let mut reader = Reader::default();
+        peer.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\r\n")
+            .unwrap();
+        let outcome = read_until(&mut conn, &mut reader, |o| matches!(o, Readable::Blocked));
+        assert!(matches!(outcome, Readable::Blocked));
+        let now = Instant::now();
+        let mut write_buffer = BytesMut::new();
+        assert!(!conn.flush(now, &config, &mut write_buffer).unwrap());
+        let mut response = String::new();
+        peer.read_to_string(&mut response).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{response}"
+        );
+        // Written and shut down: it waits for the peer's end or the close timeout.
+        assert_eq!(conn.deadline(&config), Some(now + config.close_timeout));
+        assert_eq!(conn.on_deadline(now, &config), Deadline::NotYet);
+        let later = now + config.close_timeout;
+        assert_eq!(conn.on_deadline(later, &config), Deadline::Remove);
+    }
+
+    #[test]
+    fn a_handshake_that_stalls_is_timed_out_and_a_deferred_answer_waits_without_reading() {
+        let config = Config::default();
+        let (mut conn, mut peer) = accepted_pair(&config);
+        let mut reader = Reader::default();
+        let start = Instant::now();
+        assert_eq!(conn.on_deadline(start, &config), Deadline::NotYet);
+        peer.write_all(UPGRADE).unwrap();
+        let Readable::Request(Incoming::Upgrade(request)) =
+            read_until(&mut conn, &mut reader, |o| {
+                matches!(o, Readable::Request(_))
+            })
+        else {
+            panic!("not an upgrade")
+        };
+        let shared = {
+            let poll = mio::Poll::new().unwrap();
+            let (remote, _) =
+                super::super::commands::Remote::new(poll.registry(), mio::Token(0), 1024).unwrap();
+            std::sync::Arc::new(super::super::commands::Shared {
+                remotes: vec![remote],
+                shutting_down: Default::default(),
+                config: std::sync::Arc::new(config.clone()),
+            })
+        };
+        let (_reply, awaiting) = super::super::answer::Reply::<u8>::new(shared, conn.id());
+        assert!(awaiting.after_handler().is_none());
+        conn.await_answer(Box::new(request), awaiting);
+        peer.write_all(b"early frame bytes").unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(matches!(
+            conn.on_readable(&mut reader, Instant::now(), false),
+            Readable::Blocked
+        ));
+        let late = start + config.handshake_timeout + Duration::from_millis(1);
+        assert_eq!(conn.on_deadline(late, &config), Deadline::HandshakeTimedOut);
+    }
+}
