@@ -4,7 +4,11 @@
 # reports/*/index.json: any case that is not OK or INFORMATIONAL fails the run.
 #
 # usage: scripts/autobahn.sh [--side server|client|both] [--cases '1.*,2.*'] [--exclude '12.*,13.*']
-#                            [--server-example echo] [--features f1,f2]
+#                            [--server-example echo] [--client-example autobahn_client]
+#                            [--features f1,f2]
+#
+# The tokio adapter: --features tokio --server-example tokio_echo
+#                    --client-example tokio_autobahn_client
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +16,7 @@ side=both
 cases='*'
 exclude='12.*,13.*'
 server_example=echo
+client_example=autobahn_client
 features=''
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -19,6 +24,7 @@ while [ $# -gt 0 ]; do
     --cases) cases=$2; shift 2 ;;
     --exclude) exclude=$2; shift 2 ;;
     --server-example) server_example=$2; shift 2 ;;
+    --client-example) client_example=$2; shift 2 ;;
     --features) features=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -75,24 +81,26 @@ JSON
   reports+=("reports/$server_reports/index.json")
 fi
 
+client_reports=client
+[ "$client_example" = autobahn_client ] || client_reports="client-$client_example"
 if [ "$side" = client ] || [ "$side" = both ]; then
   port=9002
   cat >"$work/fuzzingserver.json" <<JSON
-{"url": "ws://127.0.0.1:$port", "outdir": "./reports/client",
+{"url": "ws://127.0.0.1:$port", "outdir": "./reports/$client_reports",
  "cases": $cases_json, "exclude-cases": $exclude_json, "exclude-agent-cases": {}}
 JSON
   (cd "$work" && exec $WSTEST -m fuzzingserver -s fuzzingserver.json >wstest-server.log 2>&1) &
   pids+=($!)
   wait_for_port $port
-  echo "== client side: autobahn_client against wstest fuzzingserver"
+  echo "== client side: $client_example against wstest fuzzingserver"
   start=$(date +%s)
-  target/release/examples/autobahn_client "ws://127.0.0.1:$port" rfc6455 >"$work/client.log" 2>&1 || {
+  target/release/examples/"$client_example" "ws://127.0.0.1:$port" rfc6455 >"$work/client.log" 2>&1 || {
     tail -20 "$work/client.log"; exit 1; }
   echo "   took $(( $(date +%s) - start )) s"
-  rm -rf reports/client
+  rm -rf "reports/$client_reports"
   mkdir -p reports
-  mv "$work/reports/client" reports/client
-  reports+=(reports/client/index.json)
+  mv "$work/reports/$client_reports" "reports/$client_reports"
+  reports+=("reports/$client_reports/index.json")
 fi
 
 python3 scripts/autobahn/judge.py "${reports[@]}"

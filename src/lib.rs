@@ -96,11 +96,18 @@ pub mod blocking;
 pub mod events;
 #[cfg(feature = "server")]
 mod runtime;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(all(doctest, feature = "blocking"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The examples of docs/driving-the-core.md, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/driving-the-core.md")]
+pub struct DrivingTheCoreDoctests;
 
 pub use close_code::CloseCode;
 pub use config::{Backpressure, Config};

@@ -97,7 +97,7 @@ impl HttpResponse {
 
     /// The response for anything that went wrong in the crate's own handling of a request:
     /// 500, with the error as its body. Always encodes.
-    #[cfg(feature = "blocking")]
+    #[cfg(any(feature = "blocking", feature = "tokio"))]
     pub(crate) fn internal_error(error: &dyn std::fmt::Display) -> HttpResponse {
         HttpResponse::text(500, error.to_string())
     }

@@ -37,7 +37,7 @@ impl Connection {
 
     /// Hands over an owned buffer of bytes read from the transport; when nothing is
     /// pending, the buffer is adopted without copying.
-    #[cfg(any(test, feature = "server"))]
+    #[cfg(any(test, feature = "server", feature = "tokio"))]
     pub(crate) fn receive_bytes(&mut self, data: BytesMut) {
         if self.is_closed() || data.is_empty() {
             return;
@@ -49,7 +49,7 @@ impl Connection {
     /// Gives back bytes taken with [`take_input`](Self::take_input) (the start of an
     /// incomplete frame, maybe moved to another buffer): not news from the peer, so the
     /// keep-alive timer is not restarted.
-    #[cfg(any(test, feature = "server"))]
+    #[cfg(any(test, feature = "server", feature = "tokio"))]
     pub(crate) fn restore_input(&mut self, data: BytesMut) {
         if self.is_closed() {
             return;

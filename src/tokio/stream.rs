@@ -1,0 +1,412 @@
+//! [`WebSocketStream`]: the core's [`Connection`] over an `AsyncRead + AsyncWrite`, as a
+//! `Stream` of messages and a `Sink` of messages. [`Inner`] does the work; the stream, and
+//! each half of a split one, only lend it a task context.
+
+use std::io::{ErrorKind, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::time::Sleep;
+use bytes::BytesMut;
+use futures_core::Stream;
+use futures_sink::Sink;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::protocol::{CloseCode, Connection, Event, Message, Role, Sendable, State};
+
+/// How many bytes one read asks for: a fresh zeroed buffer is taken when less than
+/// [`MIN_ROOM`] is left of the last one.
+const READ_SIZE: usize = 64 * 1024;
+const MIN_ROOM: usize = 4 * 1024;
+/// How many slices one vectored write takes at most.
+const MAX_SLICES: usize = 64;
+
+/// The time on tokio's clock (which tests may pause and move), as the core takes it.
+pub(crate) fn now() -> Instant {
+    ::tokio::time::Instant::now().into_std()
+}
+
+/// The connection, its transport and what the driver keeps between polls.
+pub(crate) struct Inner<S> {
+    stream: S,
+    connection: Connection,
+    /// Read into, then split off and handed to the connection without a copy. Always
+    /// initialized (zeroed once, when taken), so reads need no `unsafe`.
+    read_buffer: BytesMut,
+    /// The core's next deadline, on tokio's clock; made when the first one is due.
+    timer: Option<Pin<Box<Sleep>>>,
+    max_write_buffer: usize,
+    /// How long a client waits for the server to close the transport after the close
+    /// handshake.
+    close_timeout: Duration,
+    /// When a client stops waiting for that.
+    linger_until: Option<Instant>,
+    /// The peer closed its side of the transport.
+    eof: bool,
+    /// The stream has ended (`None` was returned, or an error that ends it).
+    finished: bool,
+    /// Our side of the transport was shut down.
+    shut_down: bool,
+    /// The error that failed the connection, returned once its close frame is written.
+    failure: Option<Error>,
+}
+
+impl<S> std::fmt::Debug for Inner<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inner")
+            .field("connection", &self.connection)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    pub(crate) fn new(stream: S, mut connection: Connection, config: &Config) -> Self {
+        // The timers start now.
+        connection.handle_timeout(now());
+        Inner {
+            stream,
+            connection,
+            read_buffer: BytesMut::new(),
+            timer: None,
+            max_write_buffer: config.max_write_buffer,
+            close_timeout: config.close_timeout,
+            linger_until: None,
+            eof: false,
+            finished: false,
+            shut_down: false,
+            failure: None,
+        }
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    pub(crate) fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
+
+    pub(crate) fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The next message; control frames are answered on the way, timers run while it waits.
+    pub(crate) fn poll_next_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        loop {
+            if self.finished {
+                return Poll::Ready(None);
+            }
+            if self.failure.is_some() {
+                // The close frame that says why goes out first (a transport that fails
+                // meanwhile changes nothing: the connection has failed already).
+                let _ = ready!(self.poll_finish(cx));
+                self.finished = true;
+                return Poll::Ready(self.failure.take().map(Err));
+            }
+            self.connection.handle_timeout(now());
+            let event = self.connection.poll_event();
+            // What the event queued (a pong, a close reply, a close frame) goes out now, as
+            // far as the transport takes it.
+            let written = self.poll_write_out(cx);
+            match event {
+                Ok(Some(Event::Message(message))) => return Poll::Ready(Some(Ok(message))),
+                Ok(Some(Event::Ping(_) | Event::Pong(_))) => continue,
+                Ok(Some(Event::Close(_))) => {}
+                Ok(None) => {}
+                Err(error) => {
+                    self.failure = Some(error);
+                    continue;
+                }
+            }
+            if let Poll::Ready(Err(error)) = written {
+                self.finished = true;
+                return Poll::Ready(Some(Err(error.into())));
+            }
+            if self.connection.is_closed() {
+                // The close handshake is over: the last bytes go out, a client waits for
+                // the server to close the transport, then the end.
+                ready!(self.poll_finish(cx))?;
+                ready!(self.poll_linger(cx));
+                self.finished = true;
+                return Poll::Ready(None);
+            }
+            if self.poll_timer(cx).is_ready() {
+                continue;
+            }
+            if self.eof {
+                self.finished = true;
+                let error = std::io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "the peer closed the connection without a close frame",
+                );
+                return Poll::Ready(Some(Err(error.into())));
+            }
+            match ready!(self.poll_read_in(cx)) {
+                Ok(0) => self.eof = true,
+                Ok(_) => {}
+                Err(error) => {
+                    self.finished = true;
+                    return Poll::Ready(Some(Err(error.into())));
+                }
+            }
+        }
+    }
+
+    /// Reads once into the read buffer and hands what came to the connection.
+    fn poll_read_in(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        if self.read_buffer.len() < MIN_ROOM {
+            self.read_buffer = BytesMut::zeroed(READ_SIZE);
+        }
+        let mut buf = ReadBuf::new(&mut self.read_buffer);
+        ready!(Pin::new(&mut self.stream).poll_read(cx, &mut buf))?;
+        let n = buf.filled().len();
+        if n > 0 {
+            let chunk = self.read_buffer.split_to(n);
+            self.connection.receive_bytes(chunk);
+            self.connection.handle_timeout(now());
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    /// After a clean close, a client reads (and drops) what comes until the server closes
+    /// the transport, for at most the close timeout (RFC 6455 section 7.1.1).
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let clean_client =
+            self.connection.role() == Role::Client && self.connection.state() == State::Closed;
+        if !clean_client {
+            return Poll::Ready(());
+        }
+        let until = *self
+            .linger_until
+            .get_or_insert_with(|| now() + self.close_timeout);
+        while !self.eof {
+            match self.poll_read_in(cx) {
+                Poll::Ready(Ok(0) | Err(_)) => self.eof = true,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Pending => return self.poll_sleep_until(cx, until),
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Sleeps until the core's next deadline: ready when it has passed.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.connection.poll_timeout() else {
+            return Poll::Pending;
+        };
+        self.poll_sleep_until(cx, deadline)
+    }
+
+    /// Sleeps until `deadline`: ready when it has passed.
+    fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+        let deadline = ::tokio::time::Instant::from_std(deadline);
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        timer.as_mut().poll(cx)
+    }
+
+    /// Writes the pending output until it is written or the transport would block.
+    pub(crate) fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while self.connection.buffered_amount() > 0 {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let count = self.connection.output_slices(&mut slices);
+            let slices = slices.get(..count).unwrap_or_default();
+            let written = ready!(Pin::new(&mut self.stream).poll_write_vectored(cx, slices))?;
+            if written == 0 {
+                return Poll::Ready(Err(ErrorKind::WriteZero.into()));
+            }
+            self.connection.advance_output(written);
+        }
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    /// Writes the rest and shuts our side down: a server (or a side that failed the
+    /// connection) closes the transport first; a client waits for the server to.
+    fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_write_out(cx))?;
+        let shut = self.connection.role() == Role::Server
+            || self.connection.state() == State::Failed
+            || self.eof;
+        if shut && !self.shut_down {
+            ready!(Pin::new(&mut self.stream).poll_shutdown(cx))?;
+            self.shut_down = true;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Ready to take a message: below `max_write_buffer` (writing what it can first).
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.connection.buffered_amount() < self.max_write_buffer {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.poll_write_out(cx))?;
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn start_send(&mut self, message: Message) -> Result<(), Error> {
+        self.connection.send(message)
+    }
+
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_write_out(cx))?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Starts the close handshake if it was not, then writes the close frame and shuts
+    /// down as [`poll_finish`](Self::poll_finish) says. The peer's close frame is read by
+    /// the stream.
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.connection.state() == State::Open {
+            self.connection.close(CloseCode::NORMAL, "")?;
+            self.connection.handle_timeout(now());
+        }
+        ready!(self.poll_write_out(cx))?;
+        if self.connection.is_closed() {
+            return self.poll_finish(cx);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// A WebSocket over a tokio transport: a [`Stream`] of the messages that arrive and a
+/// [`Sink`] of the messages to send.
+///
+/// Pings are answered and the close handshake is completed on the way; the keep-alive
+/// ping, the pong timeout and the close timeout of [`Config`] run on tokio's clock (so the
+/// runtime needs its time driver: `enable_time` or `enable_all`). The stream ends after the
+/// close handshake, and with an error when the peer breaks a rule (its close frame already
+/// written), a timer runs out, or the transport fails. `poll_ready` waits while
+/// [`max_write_buffer`](Config::max_write_buffer) bytes are queued.
+///
+/// ```no_run
+/// use tokio::net::TcpListener;
+///
+/// # async fn serve() -> Result<(), rfc6455::Error> {
+/// let listener = TcpListener::bind("127.0.0.1:9001").await?;
+/// let (tcp, _) = listener.accept().await?;
+/// let mut socket = rfc6455::tokio::accept(tcp).await?;
+/// while let Some(message) = socket.recv().await {
+///     socket.send(message?).await?; // echo
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub struct WebSocketStream<S> {
+    inner: Inner<S>,
+}
+
+impl<S> std::fmt::Debug for WebSocketStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// Drives `connection`, whose opening handshake is done, over `stream`: for an upgrade
+    /// that hyper, axum or another HTTP server accepted (see `examples/axum_echo.rs`), or a
+    /// handshake made with [`handshake`](crate::handshake) by hand. Bytes that followed the
+    /// head must have been given to the connection already.
+    pub fn from_connection(stream: S, connection: Connection, config: &Config) -> Self {
+        WebSocketStream {
+            inner: Inner::new(stream, connection, config),
+        }
+    }
+
+    /// The protocol state machine (its state, whether it is compressed...).
+    pub fn connection(&self) -> &Connection {
+        self.inner.connection()
+    }
+
+    /// The protocol state machine, to queue frames the `Sink` does not cover (a ping, a
+    /// fragment, a close with a code); they go out with the next flush.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        self.inner.connection_mut()
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &S {
+        self.inner.get_ref()
+    }
+
+    /// Receives the next message: `None` once the connection is closed.
+    pub async fn recv(&mut self) -> Option<Result<Message, Error>> {
+        std::future::poll_fn(|cx| self.inner.poll_next_message(cx)).await
+    }
+
+    /// Sends a message (text from `&str` or `String`, binary from `&[u8]`, `Vec<u8>` or
+    /// `Bytes`, or a [`Message`]: see [`Sendable`]), waiting while the write queue is full
+    /// and until it is written.
+    pub async fn send(&mut self, message: impl Sendable) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        self.inner.connection_mut().send(message)?;
+        std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await
+    }
+
+    /// Queues a message without writing it (waiting only while the write queue is full):
+    /// the next [`recv`](Self::recv), [`send`](Self::send) or flush writes it, with
+    /// everything else queued, in one write. An echo that feeds what it receives answers a
+    /// read that brought many messages with one write.
+    pub async fn feed(&mut self, message: impl Sendable) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        self.inner.connection_mut().send(message)
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await
+    }
+
+    /// Starts the close handshake with `code` and `reason` and writes the close frame; the
+    /// peer's answer ends the stream.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        if self.inner.connection().state() == State::Open {
+            self.inner.connection_mut().close(code, reason)?;
+            self.inner.connection_mut().handle_timeout(now());
+        }
+        std::future::poll_fn(|cx| self.inner.poll_flush(cx)).await
+    }
+
+    /// Splits the stream in two halves, usable from two tasks: one receives, one sends.
+    pub fn split(self) -> (super::SplitSink<S>, super::SplitStream<S>) {
+        super::split::split(self.inner)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().inner.poll_next_message(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().inner.poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.get_mut().inner.start_send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().inner.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.get_mut().inner.poll_close(cx)
+    }
+}
