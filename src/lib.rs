@@ -68,14 +68,15 @@
 //! | `deflate` | on | permessage-deflate (RFC 7692) in the core: [`deflate::DeflateConfig`], negotiated through [`Config`]; adds flate2 (zlib-rs) |
 //! | `blocking` | with `server` | [`blocking::WebSocket`], a driver over a blocking stream, for scripts and tools |
 //! | `server` | on | the mio runtime and the [`events`] API (server and client); adds mio and slab; implies `blocking` |
+//! | `tokio` | off | [`tokio::WebSocketStream`], a `Stream` + `Sink` of messages over any tokio `AsyncRead + AsyncWrite`, with accept/connect helpers; adds tokio, futures-core and futures-sink |
 //!
 //! `default-features = false` gives the core alone; `features = ["server"]` gives the
 //! runtime without permessage-deflate.
 #![deny(missing_docs)]
 // `unsafe` appears only where a benchmark shows it pays, each with a SAFETY comment and a
 // test, and never in a parser: the AVX2 path of payload masking (frame/mask.rs) and the
-// socket read that does not zero its buffer first (runtime/io.rs; scripts/bench-zeroing.sh
-// measures it). Both opt out of this lint where they are.
+// two socket reads that do not zero their buffer first (runtime/io.rs and tokio/stream.rs;
+// scripts/bench-zeroing.sh measures each). Each opts out of this lint where it is.
 #![deny(unsafe_code)]
 
 mod close_code;

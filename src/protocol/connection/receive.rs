@@ -37,7 +37,7 @@ impl Connection {
 
     /// Hands over an owned buffer of bytes read from the transport; when nothing is
     /// pending, the buffer is adopted without copying.
-    #[cfg(any(test, feature = "server", feature = "tokio"))]
+    #[cfg(any(test, feature = "server"))]
     pub(crate) fn receive_bytes(&mut self, data: BytesMut) {
         if self.is_closed() || data.is_empty() {
             return;
@@ -49,7 +49,7 @@ impl Connection {
     /// Gives back bytes taken with [`take_input`](Self::take_input) (the start of an
     /// incomplete frame, maybe moved to another buffer): not news from the peer, so the
     /// keep-alive timer is not restarted.
-    #[cfg(any(test, feature = "server", feature = "tokio"))]
+    #[cfg(any(test, feature = "server"))]
     pub(crate) fn restore_input(&mut self, data: BytesMut) {
         if self.is_closed() {
             return;
@@ -58,6 +58,24 @@ impl Connection {
             self.input = data;
         } else {
             self.input.extend_from_slice(&data);
+        }
+    }
+
+    /// The buffer of received bytes not yet parsed, for a driver to read into in place; it
+    /// then tells how many bytes it appended with [`received`](Self::received). Bytes
+    /// appended to a closed connection are dropped there.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn input_mut(&mut self) -> &mut BytesMut {
+        &mut self.input
+    }
+
+    /// `n` bytes were appended through [`input_mut`](Self::input_mut).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn received(&mut self, n: usize) {
+        if self.is_closed() {
+            self.input.clear();
+        } else if n > 0 {
+            self.timers.heard();
         }
     }
 
@@ -73,7 +91,7 @@ impl Connection {
     /// How many more bytes the frame being received needs before it is complete: 0 when
     /// no frame has started (its header has not fully arrived). A driver can size its next
     /// read with it, and keep room for it with the incomplete frame's bytes.
-    #[cfg(any(test, feature = "server"))]
+    #[cfg(any(test, feature = "server", feature = "tokio"))]
     pub(crate) fn frame_bytes_missing(&self) -> usize {
         self.frame
             .map_or(0, |frame| frame.len().saturating_sub(self.input.len()))
