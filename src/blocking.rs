@@ -43,11 +43,22 @@ pub trait Stream: Read + Write {
     /// Makes reads fail with `WouldBlock` or `TimedOut` after `timeout` (`None`: wait for
     /// ever), as [`TcpStream::set_read_timeout`] does.
     fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()>;
+
+    /// Shuts down one or both directions, as [`TcpStream::shutdown`] does (over TLS, a
+    /// close_notify goes first). The default does nothing.
+    fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
+        let _ = how;
+        Ok(())
+    }
 }
 
 impl Stream for TcpStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
+        TcpStream::shutdown(self, how)
     }
 }
 
@@ -55,6 +66,10 @@ impl Stream for TcpStream {
 impl Stream for std::os::unix::net::UnixStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
+        std::os::unix::net::UnixStream::shutdown(self, how)
     }
 }
 
@@ -69,9 +84,106 @@ pub struct WebSocket<S> {
     read_timeout: Option<Duration>,
 }
 
-impl WebSocket<TcpStream> {
-    /// Connects to a `ws://` URL with the default [`Config`] (TLS is not supported here).
-    pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, UpgradeResponse), Error> {
+/// A TLS stream over TCP (feature `tls`), for [`WebSocket::accept`] on a server or made by
+/// [`WebSocket::connect`] for `wss://`: rustls' blocking stream.
+#[cfg(feature = "tls")]
+pub type TlsStream<C> = rustls::StreamOwned<C, TcpStream>;
+
+#[cfg(feature = "tls")]
+impl<C, S> Stream for TlsStream<C>
+where
+    C: std::ops::DerefMut<Target = rustls::ConnectionCommon<S>>,
+    S: rustls::SideData,
+{
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        self.sock.set_read_timeout(timeout)
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
+        if how != Shutdown::Read {
+            self.conn.send_close_notify();
+            let _ = self.flush();
+        }
+        self.sock.shutdown(how)
+    }
+}
+
+/// What [`WebSocket::connect`] runs on: TCP for `ws://`, TLS over it for `wss://`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClientStream {
+    /// `ws://`.
+    Plain(TcpStream),
+    /// `wss://` (feature `tls`).
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream<rustls::ClientConnection>>),
+}
+
+impl ClientStream {
+    /// The TCP socket under it.
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            ClientStream::Plain(tcp) => tcp,
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(tls) => &tls.sock,
+        }
+    }
+}
+
+impl Read for ClientStream {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ClientStream::Plain(tcp) => tcp.read(buffer),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(tls) => tls.read(buffer),
+        }
+    }
+}
+
+impl Write for ClientStream {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            ClientStream::Plain(tcp) => tcp.write(bytes),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(tls) => tls.write(bytes),
+        }
+    }
+
+    fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        match self {
+            ClientStream::Plain(tcp) => tcp.write_vectored(slices),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(tls) => tls.write_vectored(slices),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            ClientStream::Plain(tcp) => tcp.flush(),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(tls) => tls.flush(),
+        }
+    }
+}
+
+impl Stream for ClientStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        self.tcp().set_read_timeout(timeout)
+    }
+
+    fn shutdown(&mut self, how: Shutdown) -> std::io::Result<()> {
+        match self {
+            ClientStream::Plain(tcp) => Stream::shutdown(tcp, how),
+            #[cfg(feature = "tls")]
+            ClientStream::Tls(tls) => Stream::shutdown(&mut **tls, how),
+        }
+    }
+}
+
+impl WebSocket<ClientStream> {
+    /// Connects to a `ws://` URL (or `wss://` with the feature `tls`, trusting the
+    /// platform's roots) with the default [`Config`].
+    pub fn connect(url: &str) -> Result<(WebSocket<ClientStream>, UpgradeResponse), Error> {
         let url = Url::parse(url)?;
         Self::connect_with(&url, &ClientRequest::from_url(&url), &Config::default())
     }
@@ -81,42 +193,34 @@ impl WebSocket<TcpStream> {
         url: &Url,
         request: &ClientRequest,
         config: &Config,
-    ) -> Result<(WebSocket<TcpStream>, UpgradeResponse), Error> {
+    ) -> Result<(WebSocket<ClientStream>, UpgradeResponse), Error> {
+        #[cfg(feature = "tls")]
         if url.is_secure() {
-            return Err(UsageError::InvalidUrl("wss:// needs TLS, which this driver lacks").into());
+            let connector = crate::tls::TlsConnector::platform()?;
+            return Self::connect_tls(url, request, config, &connector);
+        }
+        if url.is_secure() {
+            return Err(UsageError::InvalidUrl("wss:// needs the feature tls").into());
         }
         let stream = TcpStream::connect(url.authority())?;
         stream.set_nodelay(true)?;
-        WebSocket::client(stream, request, config)
+        WebSocket::client(ClientStream::Plain(stream), request, config)
     }
 
-    /// Closes the TCP connection the way RFC 6455 section 7.1.1 asks: write what is
-    /// pending; a server then shuts down its direction first, a client waits for the
-    /// server to; both read until the peer's side is closed (at most `linger`) so that
-    /// our last frames are not destroyed by a reset.
-    pub fn shutdown(mut self, linger: Duration) -> Result<(), Error> {
-        self.flush()?;
-        if self.connection.role() == crate::Role::Server {
-            self.stream.shutdown(Shutdown::Write)?;
-        }
-        let deadline = Instant::now() + linger;
-        let mut scratch = [0u8; 4096];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            Stream::set_read_timeout(&self.stream, Some(left))?;
-            match self.stream.read(&mut scratch) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
-        }
-        // For a server this is already done; for a client it ends the connection.
-        let _ = self.stream.shutdown(Shutdown::Both);
-        Ok(())
+    /// Connects to a `wss://` URL trusting `connector`'s roots (a private CA, say). A
+    /// certificate that does not check out fails with [`Error::Tls`].
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(
+        url: &Url,
+        request: &ClientRequest,
+        config: &Config,
+        connector: &crate::tls::TlsConnector,
+    ) -> Result<(WebSocket<ClientStream>, UpgradeResponse), Error> {
+        let session = connector.session(url.host())?;
+        let tcp = TcpStream::connect(url.authority())?;
+        tcp.set_nodelay(true)?;
+        let stream = ClientStream::Tls(Box::new(rustls::StreamOwned::new(session, tcp)));
+        WebSocket::client(stream, request, config)
     }
 }
 
@@ -304,6 +408,35 @@ impl<S: Stream> WebSocket<S> {
             self.connection.advance_output(n);
         }
         self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Closes the TCP connection the way RFC 6455 section 7.1.1 asks: write what is
+    /// pending; a server then shuts down its direction first, a client waits for the
+    /// server to; both read until the peer's side is closed (at most `linger`) so that
+    /// our last frames are not destroyed by a reset.
+    pub fn shutdown(mut self, linger: Duration) -> Result<(), Error> {
+        self.flush()?;
+        if self.connection.role() == crate::Role::Server {
+            self.stream.shutdown(Shutdown::Write)?;
+        }
+        let deadline = Instant::now() + linger;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            Stream::set_read_timeout(&self.stream, Some(left))?;
+            match self.stream.read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        // For a server this is already done; for a client it ends the connection.
+        let _ = self.stream.shutdown(Shutdown::Both);
         Ok(())
     }
 

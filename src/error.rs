@@ -36,7 +36,24 @@ pub enum Error {
     /// An I/O error from the socket (only the drivers outside the core produce it), or
     /// from the operating system's random source.
     #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+    /// TLS failed: a refused certificate, a TLS protocol error, a bad PEM input (feature
+    /// `tls`).
+    #[cfg(feature = "tls")]
+    #[error("TLS error: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+/// An I/O error, or the TLS error a TLS stream's I/O error carries (so that a refused
+/// certificate can be told apart from a reset).
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Error {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = crate::tls::tls_error_in(&error) {
+            return Error::Tls(tls);
+        }
+        Error::Io(error)
+    }
 }
 
 impl Error {

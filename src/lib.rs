@@ -97,6 +97,8 @@ pub mod blocking;
 pub mod events;
 #[cfg(feature = "server")]
 mod runtime;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

@@ -99,7 +99,7 @@ fn a_protocol_violation_reaches_the_peer_as_a_close_frame() {
     });
     let (mut socket, _) = WebSocket::connect(&format!("ws://127.0.0.1:{port}/")).unwrap();
     // A reserved opcode, written raw past the client's own checks.
-    let mut raw = socket.get_ref().try_clone().unwrap();
+    let mut raw = socket.get_ref().tcp().try_clone().unwrap();
     raw.write_all(&[0x83, 0x80, 1, 2, 3, 4]).unwrap();
     match socket.read() {
         Ok(Event::Close(frame)) => assert_eq!(frame.code, CloseCode::PROTOCOL_ERROR),

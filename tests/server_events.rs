@@ -131,7 +131,10 @@ fn room_server() -> Server<()> {
     }))
 }
 
-fn expect_text(socket: &mut rfc6455::blocking::WebSocket<TcpStream>, expected: &str) {
+fn expect_text(
+    socket: &mut rfc6455::blocking::WebSocket<rfc6455::blocking::ClientStream>,
+    expected: &str,
+) {
     match socket.read().unwrap() {
         Event::Message(Message::Text(text)) => assert_eq!(text, expected),
         other => panic!("expected {expected:?}, got {other:?}"),

@@ -598,3 +598,39 @@ fn accepting_resumes_when_file_descriptors_free_up() {
     let rest: Vec<String> = output.map_while(Result::ok).collect();
     assert!(child.wait().unwrap().success(), "{rest:?}");
 }
+
+#[test]
+fn a_refused_peer_that_keeps_sending_is_cut_off_after_64_kib_not_at_the_close_timeout() {
+    let _exclusive = support::exclusive();
+    // Only the byte cap can end the lingering read here: the close timeout is a minute.
+    let (server, _) = timeout_server(Config {
+        close_timeout: Duration::from_secs(60),
+        ..config()
+    });
+    let running = start(server);
+    let mut stream = TcpStream::connect(running.local_addr().unwrap()).unwrap();
+    stream.set_write_timeout(Some(PATIENCE)).unwrap();
+    // A head the server refuses (400: no key), then junk without end.
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\r\n")
+        .unwrap();
+    let junk = vec![b'j'; 16 * KIB];
+    let mut sent = 0usize;
+    let cut_off = loop {
+        match stream.write(&junk) {
+            Ok(n) => sent += n,
+            Err(e) => break e,
+        }
+        // Without the cap the server reads on for a minute and this goes on for ever.
+        assert!(sent < 256 << 20, "still accepted after {sent} bytes");
+    };
+    assert!(
+        matches!(
+            cut_off.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
+        "{cut_off} after {sent} bytes"
+    );
+    println!("cut off after {sent} bytes: {cut_off}");
+    running.shutdown().unwrap();
+}

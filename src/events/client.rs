@@ -6,7 +6,9 @@ use std::sync::Arc;
 use super::handlers::{App, Handlers};
 use super::{Handle, Loops};
 use crate::config::Config;
-use crate::error::{Error, UsageError};
+use crate::error::Error;
+#[cfg(not(feature = "tls"))]
+use crate::error::UsageError;
 use crate::handshake::{ClientHandshake, ClientRequest, Url};
 use crate::runtime::{ClientOrigin, Reconnect, new_loops};
 
@@ -32,6 +34,8 @@ pub struct Client<D = ()> {
     reconnect: Option<Reconnect>,
     protocols: Vec<String>,
     headers: Vec<(String, String)>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConnector>,
 }
 
 impl<D: Default + Send + 'static> Client<D> {
@@ -43,6 +47,8 @@ impl<D: Default + Send + 'static> Client<D> {
             reconnect: None,
             protocols: Vec::new(),
             headers: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -65,19 +71,30 @@ impl<D: Default + Send + 'static> Client<D> {
         self
     }
 
+    /// Whom to trust for `wss://` (default: the platform's root certificates,
+    /// [`TlsConnector::platform`](crate::tls::TlsConnector::platform)). A certificate that
+    /// does not check out is reported to `on_error` as [`Error::Tls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, connector: crate::tls::TlsConnector) -> Self {
+        self.tls = Some(connector);
+        self
+    }
+
     /// Adds a header to the upgrade request.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
-    /// Starts connecting to a `ws://` URL; [`Loops::run`] drives the connection. Fails at
-    /// once on a malformed URL or request; a connection that cannot be made is reported to
-    /// `on_error` (or, before a socket exists, left to the reconnection policy).
+    /// Starts connecting to a `ws://` URL (or `wss://`, with the feature `tls`);
+    /// [`Loops::run`] drives the connection. Fails at once on a malformed URL or request;
+    /// a connection that cannot be made is reported to `on_error` (or, before a socket
+    /// exists, left to the reconnection policy).
     pub fn connect(self, url: &str) -> Result<Loops, Error> {
         let url = Url::parse(url)?;
+        #[cfg(not(feature = "tls"))]
         if url.is_secure() {
-            return Err(UsageError::InvalidUrl("wss:// needs TLS, not built in yet").into());
+            return Err(UsageError::InvalidUrl("wss:// needs the feature tls").into());
         }
         let mut request = ClientRequest::from_url(&url);
         for protocol in self.protocols {
@@ -93,6 +110,8 @@ impl<D: Default + Send + 'static> Client<D> {
             request,
             reconnect: self.reconnect.clone(),
             attempt: 0,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
         });
         let app = Arc::new(App {
             handlers: self.handlers,

@@ -36,6 +36,14 @@ impl Handle {
         Handle { shared }
     }
 
+    /// Sends a command to loop `worker`; false if that loop is gone.
+    pub(crate) fn send_command(&self, worker: usize, command: Command) -> bool {
+        self.shared
+            .remotes
+            .get(worker)
+            .is_some_and(|remote| remote.send(command))
+    }
+
     /// Sends a message to one socket (see [`Sendable`]). Fails if its worker is gone, or
     /// with [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if
     /// that worker has [`max_command_queue`](crate::Config::max_command_queue) bytes of

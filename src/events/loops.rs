@@ -2,11 +2,11 @@
 //! thread ([`Loops::run`]) or in the background ([`Loops::spawn`], which gives
 //! [`Spawned`]).
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::thread::JoinHandle;
 
 use super::Handle;
-use crate::runtime::{Application, EventLoop};
+use crate::runtime::{Application, Command, EventLoop, Security};
 
 type LoopRunner = Box<dyn FnOnce() -> std::io::Result<()> + Send>;
 
@@ -42,6 +42,46 @@ impl Loops {
     /// A handle to send, broadcast and shut down from any thread.
     pub fn handle(&self) -> Handle {
         self.handle.clone()
+    }
+
+    /// Listens on one more address (`ws://`) beside the one the server was bound to:
+    /// plain and TLS listeners side by side in one server. Returns the address bound.
+    /// A client's loops have no listener to add to ([`std::io::ErrorKind::Unsupported`]).
+    pub fn listen(&mut self, address: impl ToSocketAddrs) -> std::io::Result<SocketAddr> {
+        self.listen_with(address, Security::default())
+    }
+
+    /// Listens on one more address for `wss://`, with `tls`.
+    #[cfg(feature = "tls")]
+    pub fn listen_tls(
+        &mut self,
+        address: impl ToSocketAddrs,
+        tls: crate::tls::TlsAcceptor,
+    ) -> std::io::Result<SocketAddr> {
+        let security = Security {
+            acceptor: Some(tls),
+        };
+        self.listen_with(address, security)
+    }
+
+    fn listen_with(
+        &mut self,
+        address: impl ToSocketAddrs,
+        security: Security,
+    ) -> std::io::Result<SocketAddr> {
+        if self.local_addr.is_none() {
+            return Err(std::io::ErrorKind::Unsupported.into());
+        }
+        let listener = super::server::bind_listener(address)?;
+        let local_addr = listener.local_addr()?;
+        // Loop 0 owns the listeners; it takes this one from its channel on its first turn.
+        if !self
+            .handle
+            .send_command(0, Command::Listen(listener, security))
+        {
+            return Err(std::io::Error::other("the server's first loop is gone"));
+        }
+        Ok(local_addr)
     }
 
     /// Runs the first loop on this thread and the others on their own threads; returns when

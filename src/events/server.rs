@@ -8,7 +8,7 @@ use super::handlers::{App, Handlers};
 use super::{Handle, Loops, Upgrade};
 use crate::config::Config;
 use crate::handshake::{HttpRequest, HttpResponse, UpgradeRequest};
-use crate::runtime::new_loops;
+use crate::runtime::{Security, new_loops};
 
 /// A WebSocket server: handlers, bind, run.
 ///
@@ -88,29 +88,49 @@ impl<D: Default + Send + 'static> Server<D> {
         self
     }
 
-    /// Binds the address and builds the loops; [`Loops::run`] starts them.
+    /// Binds the address (`ws://`) and builds the loops; [`Loops::run`] starts them.
+    /// [`Loops::listen`] and [`Loops::listen_tls`] add more listeners.
     pub fn bind(self, address: impl ToSocketAddrs) -> std::io::Result<Loops> {
-        // mio's listener: SO_REUSEADDR and a backlog of 1024 (std's is 128, short for a
-        // burst of connections).
-        let mut last_error = std::io::Error::from(std::io::ErrorKind::AddrNotAvailable);
-        let mut bound = None;
-        for address in address.to_socket_addrs()? {
-            match mio::net::TcpListener::bind(address) {
-                Ok(listener) => {
-                    bound = Some(listener);
-                    break;
-                }
-                Err(error) => last_error = error,
-            }
-        }
-        let listener = bound.ok_or(last_error)?;
+        self.bind_with(address, Security::default())
+    }
+
+    /// Binds the address for `wss://`: every connection accepted there runs TLS with
+    /// `tls` (inside the loops, with the same write-queue bound and timers; a TLS
+    /// handshake that does not finish within `handshake_timeout` is cut).
+    #[cfg(feature = "tls")]
+    pub fn bind_tls(
+        self,
+        address: impl ToSocketAddrs,
+        tls: crate::tls::TlsAcceptor,
+    ) -> std::io::Result<Loops> {
+        let security = Security {
+            acceptor: Some(tls),
+        };
+        self.bind_with(address, security)
+    }
+
+    fn bind_with(self, address: impl ToSocketAddrs, security: Security) -> std::io::Result<Loops> {
+        let listener = bind_listener(address)?;
         let local_addr = listener.local_addr()?;
         let app = Arc::new(self.app);
         let config = Arc::new(self.config);
         let (shared, mut loops) = new_loops(&app, &config, self.workers, true)?;
         if let Some(first) = loops.first_mut() {
-            first.listen(listener)?;
+            first.listen(listener, security)?;
         }
         Ok(Loops::new(Handle::new(shared), Some(local_addr), loops))
     }
+}
+
+/// Binds the first of the addresses that works, with mio's listener: SO_REUSEADDR and a
+/// backlog of 1024 (std's is 128, short for a burst of connections).
+pub(super) fn bind_listener(address: impl ToSocketAddrs) -> std::io::Result<mio::net::TcpListener> {
+    let mut last_error = std::io::Error::from(std::io::ErrorKind::AddrNotAvailable);
+    for address in address.to_socket_addrs()? {
+        match mio::net::TcpListener::bind(address) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = error,
+        }
+    }
+    Err(last_error)
 }

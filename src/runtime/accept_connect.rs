@@ -10,14 +10,16 @@ use mio::net::{TcpListener, TcpStream};
 use slab::Slab;
 
 use super::client::ClientOrigin;
+use super::transport::{Security, Transport};
 use crate::config::Config;
 use crate::error::Error;
 use crate::handshake::ClientHandshake;
 
-/// The listening socket, owned by loop 0.
+/// A listening socket, owned by loop 0, and how its connections are secured.
 #[derive(Debug)]
 pub(crate) struct Listener {
     socket: TcpListener,
+    security: Security,
     /// The loop the next accepted connection goes to.
     next_worker: usize,
     /// Accepting failed for want of resources (out of file descriptors): connections may
@@ -27,9 +29,10 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    pub(crate) fn new(socket: TcpListener) -> Listener {
+    pub(crate) fn new(socket: TcpListener, security: Security) -> Listener {
         Listener {
             socket,
+            security,
             next_worker: 0,
             paused: false,
         }
@@ -44,11 +47,11 @@ impl Listener {
     }
 
     /// Accepts every connection waiting, handing each to `adopt` with the loop (of
-    /// `workers`) that is to own it.
+    /// `workers`) that is to own it and the listener's security.
     pub(crate) fn accept(
         &mut self,
         workers: usize,
-        mut adopt: impl FnMut(usize, TcpStream, SocketAddr),
+        mut adopt: impl FnMut(usize, TcpStream, SocketAddr, &Security),
     ) {
         self.paused = false;
         loop {
@@ -56,7 +59,7 @@ impl Listener {
                 Ok((stream, peer)) => {
                     let worker = self.next_worker % workers.max(1);
                     self.next_worker = self.next_worker.wrapping_add(1);
-                    adopt(worker, stream, peer);
+                    adopt(worker, stream, peer, &self.security);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -79,8 +82,9 @@ pub(crate) struct Dialer {
     waiting: Slab<Box<ClientOrigin>>,
 }
 
-/// A client's socket, connecting, and the handshake to run on it.
-pub(crate) type Dialed = (TcpStream, SocketAddr, Box<ClientHandshake>);
+/// A client's socket (connecting, TLS over it for `wss://`), and the handshake to run on
+/// it.
+pub(crate) type Dialed = (Transport, SocketAddr, Box<ClientHandshake>);
 
 impl Dialer {
     /// Resolves the client's address, prepares its handshake and starts connecting.
@@ -92,8 +96,17 @@ impl Dialer {
             .next()
             .ok_or_else(|| std::io::Error::from(ErrorKind::AddrNotAvailable))?;
         let handshake = Box::new(ClientHandshake::new(&origin.request, config)?);
-        let stream = TcpStream::connect(address)?;
-        Ok((stream, address, handshake))
+        let tcp = TcpStream::connect(address)?;
+        #[cfg(feature = "tls")]
+        if origin.url.is_secure() {
+            let connector = match &origin.tls {
+                Some(connector) => connector.clone(),
+                None => crate::tls::TlsConnector::platform()?,
+            };
+            let session = connector.session(origin.url.host())?;
+            return Ok((Transport::tls(tcp, session), address, handshake));
+        }
+        Ok((Transport::plain(tcp), address, handshake))
     }
 
     /// Keeps `origin` until its next attempt, which the policy schedules from `now`;
@@ -146,6 +159,8 @@ mod tests {
                 max_attempts,
             }),
             attempt: 0,
+            #[cfg(feature = "tls")]
+            tls: None,
         })
     }
 

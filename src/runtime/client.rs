@@ -61,4 +61,7 @@ pub(crate) struct ClientOrigin {
     pub(crate) reconnect: Option<Reconnect>,
     /// Attempts since the last successful open.
     pub(crate) attempt: u32,
+    /// For `wss://`: whom to trust (`None`: the platform's roots).
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<crate::tls::TlsConnector>,
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use super::rooms::RoomName;
+use super::transport::Security;
 use crate::error::{CapacityError, Error};
 use crate::protocol::{CloseCode, EncodedMessage};
 
@@ -56,7 +57,9 @@ pub(crate) struct Audience {
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Take over a connection another loop accepted.
-    Adopt(mio::net::TcpStream, SocketAddr),
+    Adopt(mio::net::TcpStream, SocketAddr, Security),
+    /// Listen on one more socket (a server's second listener, plain or TLS).
+    Listen(mio::net::TcpListener, Security),
     /// Send a message to one socket.
     Send(SocketId, EncodedMessage),
     /// Start the close handshake on one socket.

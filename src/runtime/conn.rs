@@ -4,11 +4,10 @@
 //! readiness and deadlines to it and tells the application what the outcomes say.
 
 use std::io::ErrorKind;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use mio::net::TcpStream;
 
 use super::answer::{Answer, Awaiting};
 use super::client::ClientOrigin;
@@ -16,6 +15,7 @@ use super::commands::SocketId;
 use super::io::{write_bytes, write_connection};
 use super::read_plan::{FrameRead, Lease, Reader};
 use super::rooms::RoomName;
+use super::transport::Transport;
 use crate::config::{Backpressure, Config};
 use crate::error::{CapacityError, Error, HandshakeError, UsageError};
 use crate::handshake::{
@@ -41,13 +41,23 @@ enum Phase<D> {
     /// Client side: writing the request (`written` bytes so far), then reading the response.
     Upgrading(Box<ClientHandshake>, usize),
     /// Writing a plain HTTP response (or a refusal); the connection closes after it.
-    Http(Box<[u8]>, usize),
+    /// What the peer sends meanwhile is read and discarded (`discarded` bytes so far).
+    Http(Box<[u8]>, usize, Discarded),
     /// The WebSocket is open (or closing: see the connection's state).
     Open(Connection),
     /// Closed and its last bytes written; waiting for the peer to close its side of TCP (or
-    /// the close timeout) before the socket is dropped.
-    Draining,
+    /// the close timeout, or [`MAX_DISCARDED`] more bytes) before the socket is dropped.
+    Draining(Discarded),
 }
+
+/// How many bytes a finished connection has read and thrown away.
+type Discarded = u32;
+
+/// The most a finished connection (a refused head, a closed WebSocket) reads and throws
+/// away while it waits for its peer's end, so that our last bytes are not destroyed by a
+/// reset: a peer that keeps sending past it is cut off at once instead of being read at
+/// line rate until the close timeout.
+pub(crate) const MAX_DISCARDED: u32 = 64 * 1024;
 
 /// What one read of a connection's socket came to.
 #[derive(Debug)]
@@ -86,7 +96,7 @@ pub(crate) enum Deadline {
 /// A connection's slot in the loop.
 pub(crate) struct Conn<D> {
     id: SocketId,
-    stream: TcpStream,
+    stream: Transport,
     peer: SocketAddr,
     phase: Phase<D>,
     /// The request target (path and query) and the chosen subprotocol.
@@ -135,7 +145,7 @@ impl<D: Default> Conn<D> {
     /// A connection a listener accepted: its handshake starts.
     pub(crate) fn accepted(
         id: SocketId,
-        stream: TcpStream,
+        stream: Transport,
         peer: SocketAddr,
         config: &Config,
         now: Instant,
@@ -147,7 +157,7 @@ impl<D: Default> Conn<D> {
     /// A client connection being established.
     pub(crate) fn connecting(
         id: SocketId,
-        stream: TcpStream,
+        stream: Transport,
         peer: SocketAddr,
         handshake: Box<ClientHandshake>,
         origin: Box<ClientOrigin>,
@@ -163,7 +173,7 @@ impl<D: Default> Conn<D> {
 
     fn new(
         id: SocketId,
-        stream: TcpStream,
+        stream: Transport,
         peer: SocketAddr,
         phase: Phase<D>,
         extras: Option<Box<Extras>>,
@@ -282,7 +292,7 @@ impl<D> Conn<D> {
             | Phase::Answering(..)
             | Phase::Connecting(_)
             | Phase::Upgrading(..) => Some(self.since + config.handshake_timeout),
-            Phase::Http(..) | Phase::Draining => Some(self.since + config.close_timeout),
+            Phase::Http(..) | Phase::Draining(_) => Some(self.since + config.close_timeout),
             Phase::Open(connection) => connection.poll_timeout().or_else(|| {
                 connection
                     .is_closed()
@@ -331,8 +341,8 @@ impl<D> Conn<D> {
         origin.filter(|_| !self.closed_by_app).map(Box::new)
     }
 
-    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
-        &mut self.stream
+    pub(crate) fn stream_mut(&mut self) -> &mut mio::net::TcpStream {
+        self.stream.tcp_mut()
     }
 
     // ----- readiness -----------------------------------------------------------------
@@ -372,7 +382,7 @@ impl<D> Conn<D> {
                 Err(error) => Readable::Lost(Some(error.into())),
             },
             Phase::Answering(..) => Readable::Blocked,
-            Phase::Http(..) | Phase::Draining => self.read_discard(),
+            Phase::Http(..) | Phase::Draining(_) => self.read_discard(),
         }
     }
 
@@ -412,12 +422,23 @@ impl<D> Conn<D> {
         }
     }
 
-    /// Reads and discards what a finished connection's peer still sends.
+    /// Reads and discards what a finished connection's peer still sends, up to
+    /// [`MAX_DISCARDED`] bytes.
     fn read_discard(&mut self) -> Readable {
+        let (Phase::Http(_, _, discarded) | Phase::Draining(discarded)) = &mut self.phase else {
+            return Readable::Blocked;
+        };
         let mut scratch = [0u8; 4096];
-        match std::io::Read::read(&mut self.stream, &mut scratch) {
+        match self.stream.read_raw(&mut scratch) {
             Ok(0) => Readable::Gone,
-            Ok(_) => Readable::More,
+            Ok(n) => {
+                *discarded = discarded.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                if *discarded > MAX_DISCARDED {
+                    Readable::Gone
+                } else {
+                    Readable::More
+                }
+            }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Readable::Blocked,
             Err(e) if e.kind() == ErrorKind::Interrupted => Readable::More,
             Err(_) => Readable::Gone,
@@ -434,15 +455,15 @@ impl<D> Conn<D> {
 
     /// A client's TCP connection finished connecting, or failed to.
     fn check_connected(&mut self, now: Instant) -> Result<(), std::io::Error> {
-        if let Some(error) = self.stream.take_error()? {
+        if let Some(error) = self.stream.tcp().take_error()? {
             return Err(error);
         }
-        match self.stream.peer_addr() {
+        match self.stream.tcp().peer_addr() {
             Ok(_) => {}
             Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(()),
             Err(e) => return Err(e),
         }
-        let phase = std::mem::replace(&mut self.phase, Phase::Draining);
+        let phase = std::mem::replace(&mut self.phase, Phase::Draining(0));
         self.phase = match phase {
             Phase::Connecting(handshake) => {
                 self.since = now;
@@ -488,17 +509,23 @@ impl<D> Conn<D> {
         write_buffer: &mut BytesMut,
     ) -> Result<bool, std::io::Error> {
         self.dirty = false;
+        // Over TLS, records the session could not send before go first (a handshake flight
+        // may be waiting for room even before there is anything else to write).
+        self.stream.flush_tls()?;
         let done = match &mut self.phase {
             Phase::Open(connection) => write_connection(&mut self.stream, connection)?,
-            Phase::Http(bytes, written) => write_bytes(&mut self.stream, bytes, written)?,
+            Phase::Http(bytes, written, _) => write_bytes(&mut self.stream, bytes, written)?,
             Phase::Upgrading(handshake, written) => {
                 write_bytes(&mut self.stream, handshake.request(), written)?;
                 false
             }
-            Phase::Handshake(_) | Phase::Answering(..) | Phase::Connecting(_) | Phase::Draining => {
-                false
-            }
+            Phase::Handshake(_)
+            | Phase::Answering(..)
+            | Phase::Connecting(_)
+            | Phase::Draining(_) => false,
         };
+        // The output is written only once TCP has taken the last of its records too.
+        let done = done && self.stream.flush_tls()?;
         let drained = self.above_low_water
             && self
                 .connection()
@@ -528,15 +555,15 @@ impl<D> Conn<D> {
                     let shut =
                         connection.role() == Role::Server || connection.state() == State::Failed;
                     if shut {
-                        let _ = self.stream.shutdown(Shutdown::Write);
+                        self.stream.shutdown_write();
                     }
-                    self.phase = Phase::Draining;
+                    self.phase = Phase::Draining(0);
                     self.since = now;
                 }
             }
             Phase::Http(..) => {
-                let _ = self.stream.shutdown(Shutdown::Write);
-                self.phase = Phase::Draining;
+                self.stream.shutdown_write();
+                self.phase = Phase::Draining(0);
                 self.since = now;
             }
             _ => {}
@@ -620,7 +647,7 @@ impl<D> Conn<D> {
         let bytes = response
             .encode()
             .unwrap_or_else(|error| HttpResponse::internal_error(&error).encode_checked());
-        self.phase = Phase::Http(bytes.into_boxed_slice(), 0);
+        self.phase = Phase::Http(bytes.into_boxed_slice(), 0, 0);
         self.since = now;
     }
 
@@ -635,7 +662,7 @@ impl<D> Conn<D> {
             return None;
         };
         let answer = awaiting.take()?;
-        let Phase::Answering(request, _) = std::mem::replace(&mut self.phase, Phase::Draining)
+        let Phase::Answering(request, _) = std::mem::replace(&mut self.phase, Phase::Draining(0))
         else {
             return None;
         };
@@ -746,7 +773,7 @@ mod phase_tests {
             .unwrap();
         let (ours, address) = listener.accept().unwrap();
         ours.set_nonblocking(true).unwrap();
-        let stream = TcpStream::from_std(ours);
+        let stream = Transport::plain(mio::net::TcpStream::from_std(ours));
         let id = SocketId::new(0, 1, 0);
         (
             Conn::accepted(id, stream, address, config, Instant::now()),

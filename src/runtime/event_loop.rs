@@ -16,11 +16,16 @@ use super::accept_connect::Listener;
 use super::client::ClientOrigin;
 use super::commands::{Command, Remote, Shared, SocketId};
 use super::state::LoopState;
+use super::transport::Security;
 use crate::config::Config;
 use crate::error::Error;
 
-const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX - 2);
+const WAKER: Token = Token(usize::MAX - 1);
+/// Listener `i` has token `FIRST_LISTENER - i`; connections' tokens are their slab keys,
+/// far below.
+const FIRST_LISTENER: usize = usize::MAX - 2;
+/// The most listeners a server has.
+const MAX_LISTENERS: usize = 64;
 
 /// How many events one call to `poll` returns at most.
 const EVENTS_PER_POLL: usize = 1024;
@@ -44,7 +49,8 @@ pub(crate) struct EventLoop<A: Application> {
     events: Events,
     state: LoopState<A::Data>,
     commands: Receiver<Command>,
-    listener: Option<Listener>,
+    /// The listening sockets (loop 0's; the others have none).
+    listeners: Vec<Listener>,
     /// Server loops run until shutdown; a client loop ends when its last connection does.
     serve_forever: bool,
     stopping: bool,
@@ -94,7 +100,7 @@ pub(crate) fn new_loops<A: Application>(
             events: Events::with_capacity(EVENTS_PER_POLL),
             state,
             commands,
-            listener: None,
+            listeners: Vec::new(),
             serve_forever,
             stopping: false,
             ready: Vec::with_capacity(EVENTS_PER_POLL),
@@ -105,13 +111,21 @@ pub(crate) fn new_loops<A: Application>(
 }
 
 impl<A: Application> EventLoop<A> {
-    /// Gives this loop the listening socket.
-    pub(crate) fn listen(&mut self, socket: TcpListener) -> std::io::Result<()> {
-        let mut listener = Listener::new(socket);
+    /// Gives this loop a listening socket, plain or TLS.
+    pub(crate) fn listen(
+        &mut self,
+        socket: TcpListener,
+        security: Security,
+    ) -> std::io::Result<()> {
+        if self.listeners.len() == MAX_LISTENERS {
+            return Err(std::io::Error::other("too many listeners"));
+        }
+        let mut listener = Listener::new(socket, security);
+        let token = Token(FIRST_LISTENER - self.listeners.len());
         self.poll
             .registry()
-            .register(listener.socket_mut(), LISTENER, Interest::READABLE)?;
-        self.listener = Some(listener);
+            .register(listener.socket_mut(), token, Interest::READABLE)?;
+        self.listeners.push(listener);
         Ok(())
     }
 
@@ -157,8 +171,8 @@ impl<A: Application> EventLoop<A> {
         let mut commands = false;
         for event in self.events.iter() {
             match event.token() {
-                LISTENER => accept = true,
                 WAKER => commands = true,
+                Token(token) if token > FIRST_LISTENER - MAX_LISTENERS => accept = true,
                 Token(key) => self.ready.push(Ready {
                     key,
                     readable: event.is_readable() || event.is_read_closed() || event.is_error(),
@@ -187,28 +201,28 @@ impl<A: Application> EventLoop<A> {
         if commands {
             self.drain_commands();
         }
-        if accept || self.listener.as_ref().is_some_and(Listener::is_paused) {
+        if accept || self.listeners.iter().any(Listener::is_paused) {
             self.accept();
         }
         self.state.fire_timers(app);
         self.state.flush_dirty(app);
     }
 
-    /// Accepts every waiting connection; each goes to the loops in turn.
+    /// Accepts every waiting connection of every listener; each goes to the loops in turn.
     fn accept(&mut self) {
-        let Some(listener) = &mut self.listener else {
-            return;
-        };
         let state = &mut self.state;
         let shared = state.shared().clone();
         let me = state.worker();
-        listener.accept(shared.remotes.len(), |worker, stream, peer| {
-            if worker == me {
-                state.adopt(stream, peer);
-            } else {
-                shared.remotes[worker].send(Command::Adopt(stream, peer));
-            }
-        });
+        for listener in &mut self.listeners {
+            listener.accept(shared.remotes.len(), |worker, stream, peer, security| {
+                if worker == me {
+                    state.adopt(stream, peer, security);
+                } else {
+                    let command = Command::Adopt(stream, peer, security.clone());
+                    shared.remotes[worker].send(command);
+                }
+            });
+        }
         self.state.flush_dirty(&*self.app);
     }
 
@@ -227,7 +241,14 @@ impl<A: Application> EventLoop<A> {
             };
             taken += 1;
             match command {
-                Command::Adopt(stream, peer) => self.state.adopt(stream, peer),
+                Command::Adopt(stream, peer, security) => {
+                    self.state.adopt(stream, peer, &security);
+                }
+                Command::Listen(socket, security) => {
+                    // Nowhere to report a failure from here: `Loops::listen` registered the
+                    // same kind of socket on the same kind of poll.
+                    let _ = self.listen(socket, security);
+                }
                 Command::Send(id, message) => {
                     remote.took(&message);
                     if let Some(key) = self.state.key_of(id) {
@@ -267,7 +288,7 @@ impl<A: Application> EventLoop<A> {
     /// Stops accepting and closes every connection with 1001.
     fn begin_shutdown(&mut self) {
         self.stopping = true;
-        if let Some(mut listener) = self.listener.take() {
+        for mut listener in std::mem::take(&mut self.listeners) {
             let _ = self.poll.registry().deregister(listener.socket_mut());
         }
         self.state.begin_shutdown();

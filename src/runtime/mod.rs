@@ -10,6 +10,7 @@
 //! - `read_plan.rs`: where each read goes and what a connection keeps between reads;
 //! - `accept_connect.rs`: accepting, connecting, and waiting to reconnect;
 //! - `answer.rs`: an upgrade's answer, now or later from any thread;
+//! - `transport.rs`: a connection's socket, plain or TLS (feature `tls`);
 //! - `timers.rs`, `commands.rs`, `rooms.rs`, `io.rs`, `client.rs`: one job each.
 //!
 //! The runtime drives the sans-IO core and calls an [`Application`] on events; the event
@@ -30,6 +31,7 @@ mod read_plan;
 mod rooms;
 mod state;
 mod timers;
+mod transport;
 
 pub use client::Reconnect;
 pub use commands::SocketId;
@@ -40,6 +42,7 @@ pub(crate) use commands::{Audience, Command, Shared};
 pub(crate) use event_loop::{EventLoop, new_loops};
 pub(crate) use rooms::RoomName;
 pub(crate) use state::SocketRef;
+pub(crate) use transport::Security;
 
 use bytes::Bytes;
 

@@ -20,6 +20,7 @@ use super::conn::Conn;
 use super::read_plan::Reader;
 use super::rooms::Rooms;
 use super::timers::{Target, Timers};
+use super::transport::{Security, Transport};
 use crate::config::Config;
 use crate::error::{Error, UsageError};
 use crate::protocol::{CloseCode, Connection, EncodedMessage, Sendable};
@@ -87,12 +88,17 @@ impl<D: Default> LoopState<D> {
 
     /// Registers a connection a listener accepted (on this loop or another); its handshake
     /// starts.
-    pub(crate) fn adopt(&mut self, stream: TcpStream, peer: SocketAddr) {
+    pub(crate) fn adopt(&mut self, stream: TcpStream, peer: SocketAddr, security: &Security) {
         if self.stopping {
             return;
         }
+        // A TLS session that cannot be made (the acceptor's configuration refuses) drops
+        // the connection, as a full table would.
+        let Ok(transport) = security.accepted(stream) else {
+            return;
+        };
         let (config, now) = (self.config.clone(), self.now);
-        self.insert(stream, |id, stream| {
+        self.insert(transport, |id, stream| {
             Conn::accepted(id, stream, peer, &config, now)
         });
     }
@@ -155,14 +161,14 @@ impl<D> LoopState<D> {
     /// Registers a new connection's socket and slot; returns its key.
     fn insert(
         &mut self,
-        mut stream: TcpStream,
-        make: impl FnOnce(SocketId, TcpStream) -> Conn<D>,
+        mut stream: Transport,
+        make: impl FnOnce(SocketId, Transport) -> Conn<D>,
     ) -> Option<usize> {
-        let _ = stream.set_nodelay(true);
+        let _ = stream.tcp().set_nodelay(true);
         let key = self.conns.vacant_key();
         let interest = Interest::READABLE | Interest::WRITABLE;
         self.registry
-            .register(&mut stream, Token(key), interest)
+            .register(stream.tcp_mut(), Token(key), interest)
             .ok()?;
         self.serial += 1;
         let id = SocketId::new(self.worker, self.serial, key);

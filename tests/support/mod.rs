@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod counting;
 pub mod memory;
 
@@ -10,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use rfc6455::blocking::WebSocket;
+use rfc6455::blocking::{ClientStream, WebSocket};
 #[cfg(feature = "server")]
 use rfc6455::events::{Server, Spawned};
 use rfc6455::frame::{FrameHeader, OpCode};
@@ -35,7 +36,7 @@ pub fn url(running: &Spawned, path: &str) -> String {
 
 /// A blocking client whose reads give up after `PATIENCE`.
 #[cfg(feature = "server")]
-pub fn client(running: &Spawned, path: &str) -> WebSocket<TcpStream> {
+pub fn client(running: &Spawned, path: &str) -> WebSocket<ClientStream> {
     let (mut socket, _) = WebSocket::connect(&url(running, path)).expect("connect");
     socket.set_read_timeout(Some(PATIENCE));
     socket
