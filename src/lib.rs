@@ -69,6 +69,7 @@
 //! | `blocking` | with `server` | [`blocking::WebSocket`], a driver over a blocking stream, for scripts and tools |
 //! | `server` | on | the mio runtime and the [`events`] API (server and client); adds mio and slab; implies `blocking` |
 //! | `tls` | off | `wss://`: [`tls::TlsAcceptor`] for [`events::Server::bind_tls`] (TLS and plain listeners side by side), [`tls::TlsConnector`] for the client and the blocking driver, TLS inside the loops; adds rustls (ring provider) and rustls-native-certs; implies `server` |
+//! | `tokio-tls` | off | `wss://` in the tokio adapter: `tokio::accept_tls`, `tokio::connect_tls` over tokio-rustls; implies `tokio` and `tls` |
 //! | `tokio` | off | [`tokio::WebSocketStream`], a `Stream` + `Sink` of messages over any tokio `AsyncRead + AsyncWrite`, with accept/connect helpers; adds tokio, futures-core and futures-sink |
 //!
 //! `default-features = false` gives the core alone; `features = ["server"]` gives the

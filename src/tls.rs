@@ -249,12 +249,15 @@ impl TlsConnector {
 
     /// A new client session to `host` (a DNS name or an IP address, as in the URL).
     pub(crate) fn session(&self, host: &str) -> Result<ClientConnection, TlsError> {
-        // A URL's IPv6 host comes in brackets.
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let name = ServerName::try_from(bare.to_owned())
-            .map_err(|_| TlsError::InvalidServerName(host.to_owned()))?;
-        ClientConnection::new(self.config.clone(), name).map_err(TlsError::from)
+        ClientConnection::new(self.config.clone(), server_name(host)?).map_err(TlsError::from)
     }
+}
+
+/// The name a server's certificate is checked against: a URL's host (an IPv6 address
+/// comes in brackets there).
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(bare.to_owned()).map_err(|_| TlsError::InvalidServerName(host.to_owned()))
 }
 
 /// The chain, unless it has no certificate.

@@ -129,14 +129,16 @@ pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, UpgradeRe
     connect_with(&url, &ClientRequest::from_url(&url), &Config::default()).await
 }
 
-/// Connects to `url` with a custom request (subprotocols, headers) and limits.
+/// Connects to `url` with a custom request (subprotocols, headers) and limits; `ws://`
+/// only (`connect_tls` does `wss://`, with the feature `tokio-tls`).
 pub async fn connect_with(
     url: &Url,
     request: &ClientRequest,
     config: &Config,
 ) -> Result<(WebSocketStream<TcpStream>, UpgradeResponse), Error> {
     if url.is_secure() {
-        return Err(UsageError::InvalidUrl("wss:// needs TLS, not built in yet").into());
+        let hint = "wss:// in the tokio adapter: connect_tls (feature tokio-tls)";
+        return Err(UsageError::InvalidUrl(hint).into());
     }
     let connecting = TcpStream::connect(url.authority());
     let stream = match ::tokio::time::timeout(config.handshake_timeout, connecting).await {

@@ -9,7 +9,8 @@
 //! permessage-deflate works as negotiated. [`accept`], [`accept_with`], [`connect`],
 //! [`connect_with`] and [`client`] do the opening handshake;
 //! [`WebSocketStream::from_connection`] takes over one that hyper or axum accepted
-//! (`examples/axum_echo.rs`).
+//! (`examples/axum_echo.rs`). With the feature `tokio-tls`, `accept_tls` and `connect_tls`
+//! run TLS first, with tokio-rustls and the crate's [`tls`](crate::tls) configurations.
 //!
 //! ```no_run
 //! use rfc6455::Message;
@@ -31,7 +32,11 @@
 mod handshake;
 mod split;
 mod stream;
+#[cfg(feature = "tokio-tls")]
+mod tls;
 
 pub use handshake::{accept, accept_with, client, connect, connect_with};
 pub use split::{SplitSink, SplitStream};
 pub use stream::WebSocketStream;
+#[cfg(feature = "tokio-tls")]
+pub use tls::{ClientTlsStream, ServerTlsStream, accept_tls, connect_tls};

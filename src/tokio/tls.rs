@@ -1,0 +1,87 @@
+//! `wss://` for the tokio adapter (feature `tokio-tls`): the TLS handshake with
+//! tokio-rustls on the crate's [`TlsAcceptor`] and [`TlsConnector`], then the WebSocket
+//! handshake, both within [`handshake_timeout`](Config::handshake_timeout).
+
+use ::tokio::net::TcpStream;
+
+use super::WebSocketStream;
+use super::handshake::{accept_with, client};
+use crate::config::Config;
+use crate::error::{Error, Timeout};
+use crate::handshake::{Accept, ClientRequest, HttpResponse, UpgradeRequest, UpgradeResponse, Url};
+use crate::tls::{TlsAcceptor, TlsConnector, server_name};
+
+/// A server's TLS stream over TCP.
+pub type ServerTlsStream = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// A client's TLS stream over TCP.
+pub type ClientTlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
+/// Runs the TLS handshake on an accepted `tcp` with `tls`, then [`accept_with`]'s upgrade.
+/// The TLS handshake counts against `config.handshake_timeout` too; bytes that are not
+/// TLS get rustls' alert and an [`Error::Tls`].
+///
+/// ```no_run
+/// use rfc6455::handshake::Accept;
+/// use rfc6455::tls::TlsAcceptor;
+/// use rfc6455::Config;
+///
+/// # async fn serve(tcp: tokio::net::TcpStream, tls: TlsAcceptor) -> Result<(), rfc6455::Error> {
+/// let socket = rfc6455::tokio::accept_tls(tcp, &tls, &Config::default(), |_| Ok(Accept::new()))
+///     .await?;
+/// # drop(socket);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn accept_tls<F>(
+    tcp: TcpStream,
+    tls: &TlsAcceptor,
+    config: &Config,
+    decide: F,
+) -> Result<WebSocketStream<ServerTlsStream>, Error>
+where
+    F: FnOnce(&UpgradeRequest) -> Result<Accept, HttpResponse>,
+{
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config().clone());
+    let started = ::tokio::time::Instant::now();
+    let stream = match ::tokio::time::timeout(config.handshake_timeout, acceptor.accept(tcp)).await
+    {
+        Ok(stream) => stream?,
+        Err(_) => return Err(Timeout::Handshake.into()),
+    };
+    let left = config.handshake_timeout.saturating_sub(started.elapsed());
+    let rest = Config {
+        handshake_timeout: left,
+        ..config.clone()
+    };
+    accept_with(stream, &rest, decide).await
+}
+
+/// Connects to a `wss://` URL trusting `tls`'s roots (checking the certificate against the
+/// URL's host, which SNI carries too), then runs the upgrade. A certificate that does not
+/// check out fails with [`Error::Tls`].
+pub async fn connect_tls(
+    url: &Url,
+    request: &ClientRequest,
+    config: &Config,
+    tls: &TlsConnector,
+) -> Result<(WebSocketStream<ClientTlsStream>, UpgradeResponse), Error> {
+    let name = server_name(url.host())?;
+    let connector = tokio_rustls::TlsConnector::from(tls.config().clone());
+    let started = ::tokio::time::Instant::now();
+    let connecting = async {
+        let tcp = TcpStream::connect(url.authority()).await?;
+        tcp.set_nodelay(true)?;
+        Ok::<_, Error>(connector.connect(name, tcp).await?)
+    };
+    let stream = match ::tokio::time::timeout(config.handshake_timeout, connecting).await {
+        Ok(stream) => stream?,
+        Err(_) => return Err(Timeout::Handshake.into()),
+    };
+    let left = config.handshake_timeout.saturating_sub(started.elapsed());
+    let rest = Config {
+        handshake_timeout: left,
+        ..config.clone()
+    };
+    client(stream, request, &rest).await
+}
