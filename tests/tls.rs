@@ -330,3 +330,108 @@ fn keep_alive_pings_run_over_tls() {
     drop(socket);
     server.shutdown().unwrap();
 }
+
+#[test]
+fn pem_files_load_alpn_says_http_1_1_and_a_wrong_key_is_refused() {
+    let certs = certs::localhost();
+    let dir = std::env::temp_dir().join(format!("rfc6455-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (chain, key) = (dir.join("chain.pem"), dir.join("key.pem"));
+    std::fs::write(&chain, &certs.chain).unwrap();
+    std::fs::write(&key, &certs.key).unwrap();
+    let acceptor = TlsAcceptor::from_pem_files(&chain, &key).unwrap();
+    // Another identity's key does not go with this chain.
+    let other = certs::localhost();
+    std::fs::write(&key, &other.key).unwrap();
+    let mismatch = TlsAcceptor::from_pem_files(&chain, &key);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        matches!(mismatch, Err(TlsError::Identity(_))),
+        "{mismatch:?}"
+    );
+    let missing = TlsAcceptor::from_pem_files(dir.join("none.pem"), dir.join("none.pem"));
+    assert!(matches!(missing, Err(TlsError::Pem { .. })), "{missing:?}");
+
+    let server = Server::new(echo_handlers())
+        .bind_tls("127.0.0.1:0", acceptor)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let port = server.local_addr().unwrap().port();
+    let mut socket = connect(&format!("wss://localhost:{port}/"), &trusting(&certs)).unwrap();
+    let ClientStream::Tls(tls) = socket.get_ref() else {
+        panic!("not TLS")
+    };
+    assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+    echo_round_trips(&mut socket);
+    socket.close(CloseCode::NORMAL, "").unwrap();
+    drop(socket);
+    server.shutdown().unwrap();
+}
+
+/// A certificate resolver that remembers the names clients asked for (SNI).
+#[derive(Debug)]
+struct RecordingResolver {
+    key: std::sync::Arc<rustls::sign::CertifiedKey>,
+    asked: std::sync::Mutex<Vec<Option<String>>>,
+}
+
+impl rustls::server::ResolvesServerCert for RecordingResolver {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<std::sync::Arc<rustls::sign::CertifiedKey>> {
+        let name = hello.server_name().map(str::to_owned);
+        self.asked.lock().unwrap().push(name);
+        Some(self.key.clone())
+    }
+}
+
+#[test]
+fn a_server_config_of_ones_own_works_and_the_client_sends_sni() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = certs::localhost();
+    let chain: Vec<_> = CertificateDer::pem_slice_iter(certs.chain.as_bytes())
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_slice(certs.key.as_bytes()).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let signer = provider.key_provider.load_private_key(key).unwrap();
+    let resolver = std::sync::Arc::new(RecordingResolver {
+        key: std::sync::Arc::new(rustls::sign::CertifiedKey::new(chain, signer)),
+        asked: Default::default(),
+    });
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(resolver.clone());
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = TlsAcceptor::from_config(std::sync::Arc::new(config));
+    let server = Server::new(echo_handlers())
+        .bind_tls("127.0.0.1:0", acceptor)
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let port = server.local_addr().unwrap().port();
+    for host in ["localhost", "127.0.0.1"] {
+        let mut socket = connect(&format!("wss://{host}:{port}/"), &trusting(&certs)).unwrap();
+        echo_round_trips(&mut socket);
+        socket.close(CloseCode::NORMAL, "").unwrap();
+    }
+    // SNI carries a DNS name; for an IP address there is none to send (RFC 6066).
+    let asked = resolver.asked.lock().unwrap().clone();
+    assert_eq!(asked, [Some("localhost".to_owned()), None]);
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn the_platform_roots_load_where_the_system_has_a_ca_bundle() {
+    let has_bundle = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").exists();
+    match TlsConnector::platform() {
+        Ok(_) => {}
+        Err(TlsError::NoPlatformRoots(why)) => assert!(!has_bundle, "bundle present: {why}"),
+        Err(other) => panic!("{other}"),
+    }
+}
