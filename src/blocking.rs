@@ -216,6 +216,9 @@ impl WebSocket<ClientStream> {
         config: &Config,
         connector: &crate::tls::TlsConnector,
     ) -> Result<(WebSocket<ClientStream>, UpgradeResponse), Error> {
+        if !url.is_secure() {
+            return Err(UsageError::InvalidUrl("connect_tls takes a wss:// URL").into());
+        }
         let session = connector.session(url.host())?;
         let tcp = TcpStream::connect(url.authority())?;
         tcp.set_nodelay(true)?;
@@ -376,7 +379,9 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// Sends a close frame and reads (discarding messages) until the peer's close frame
-    /// arrives or the stream ends.
+    /// arrives or the stream ends. The transport stays open: a client then calls
+    /// [`shutdown`](Self::shutdown), which waits for the server to close TCP first (many
+    /// peers report the close only once TCP ends).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         if self.connection.state() == State::Open {
             self.connection.close(code, reason)?;

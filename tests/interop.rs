@@ -5,10 +5,17 @@
 //! The peers are installed by `scripts/install-peers.sh` (`.ci/run` does it), so these
 //! tests are ignored by a bare `cargo test`; run them with
 //! `cargo test --test interop -- --include-ignored`.
+//!
+//! The same over TLS is in `tests/interop/tls.rs` (feature `tls`):
+//! `cargo build --features tls --example chat &&
+//! cargo test --features tls --test interop -- --include-ignored tls::`.
 
 #![cfg(feature = "server")]
 
 mod support;
+#[cfg(feature = "tls")]
+#[path = "interop/tls.rs"]
+mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -132,21 +139,40 @@ impl Drop for PeerServer {
     }
 }
 
+/// The exchange our clients run against a peer echo server, the same as the peers'
+/// clients run against ours: two texts, 64 KiB and 1 MiB of binary, 100 small texts.
+fn exchange() -> Vec<Message> {
+    let mut messages: Vec<Message> = vec![Message::from("hello"), Message::from("κόσμε 🙂")];
+    messages.push(Message::from(
+        (0..65536u32).map(|i| (i * 7) as u8).collect::<Vec<u8>>(),
+    ));
+    messages.push(Message::from(
+        (0..1 << 20)
+            .map(|i: u32| (i * 13) as u8)
+            .collect::<Vec<u8>>(),
+    ));
+    messages.extend((0..100).map(|i| Message::from(format!("m{i}"))));
+    messages
+}
+
 /// Our event-loop client runs the same exchange as the peers' clients against a peer
 /// echo server, then closes with 1000 "done"; the peer must report that close.
 fn our_client_against(program: &str, script: &str, deflate: bool) {
     let args: &[&str] = if deflate { &["--deflate"] } else { &[] };
     let peer = PeerServer::start(program, script, args);
-    let mut expected: Vec<Message> = vec![Message::from("hello"), Message::from("κόσμε 🙂")];
-    expected.push(Message::from(
-        (0..65536u32).map(|i| (i * 7) as u8).collect::<Vec<u8>>(),
-    ));
-    expected.push(Message::from(
-        (0..1 << 20)
-            .map(|i: u32| (i * 13) as u8)
-            .collect::<Vec<u8>>(),
-    ));
-    expected.extend((0..100).map(|i| Message::from(format!("m{i}"))));
+    let url = format!("ws://127.0.0.1:{}/", peer.port);
+    our_client_exchange(&peer, &url, deflate, |client| client);
+}
+
+/// Our event-loop client, set up by `setup` (TLS...), runs [`exchange`] against `peer` at
+/// `url`, then closes with 1000 "done"; the peer must report that close.
+fn our_client_exchange(
+    peer: &PeerServer,
+    url: &str,
+    deflate: bool,
+    setup: impl FnOnce(Client<()>) -> Client<()>,
+) {
+    let expected = exchange();
     let to_send = expected.clone();
     let (received, messages) = mpsc::channel();
     let (closes, close) = mpsc::channel();
@@ -156,7 +182,7 @@ fn our_client_against(program: &str, script: &str, deflate: bool) {
         max_write_buffer: 8 << 20,
         ..Default::default()
     };
-    let client = Client::new(
+    let client = setup(Client::new(
         Handlers::<()>::new()
             .on_open(move |socket| {
                 assert_eq!(
@@ -171,9 +197,9 @@ fn our_client_against(program: &str, script: &str, deflate: bool) {
             })
             .on_message(move |_, message| received.send(message).unwrap())
             .on_close(move |_, code, reason| closes.send((code, reason.to_owned())).unwrap()),
-    )
+    ))
     .config(config)
-    .connect(&format!("ws://127.0.0.1:{}/", peer.port))
+    .connect(url)
     .unwrap()
     .spawn()
     .unwrap();
@@ -224,9 +250,15 @@ fn chat_binary() -> PathBuf {
     profile.join("examples").join("chat")
 }
 
-#[test]
-#[ignore = "needs the interop peers: scripts/install-peers.sh"]
-fn chromium_uses_the_chat_page_in_two_tabs() {
+/// Runs the chat example on a free port of 127.0.0.1 with `chat_args`, waits for its
+/// first line to start with `ready`, then runs `chat_browser.mjs` with the page's URL
+/// (`page(port)`) and `browser_args`; the chat server is stopped either way.
+fn chromium_chat(
+    chat_args: &[&str],
+    ready: &str,
+    page: impl Fn(u16) -> String,
+    browser_args: &[&str],
+) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -234,28 +266,47 @@ fn chromium_uses_the_chat_page_in_two_tabs() {
         .port();
     let mut chat = Command::new(chat_binary())
         .arg(format!("127.0.0.1:{port}"))
+        .args(chat_args)
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("the chat example: `cargo build --example chat` (a plain `cargo test` builds it)");
-    let mut ready = String::new();
-    BufReader::new(chat.stdout.take().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert!(ready.starts_with("chat on http://"), "{ready}");
-    let screenshot = repo().join("docs/chat.png");
-    let result = std::panic::catch_unwind(|| {
-        run_peer(
-            "node",
-            "chat_browser.mjs",
-            &[
-                &format!("http://127.0.0.1:{port}/"),
-                screenshot.to_str().unwrap(),
-            ],
-        )
+    // Drained all along, so that a chatty server never blocks on a full pipe.
+    let mut stderr = chat.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
     });
+    let mut first = String::new();
+    BufReader::new(chat.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    if !first.starts_with(ready) {
+        let _ = chat.kill();
+        let _ = chat.wait();
+        let stderr = stderr.join().unwrap_or_default();
+        panic!("the chat example said {first:?}, not {ready:?}...: {stderr}");
+    }
+    let url = page(port);
+    let mut args = vec![url.as_str()];
+    args.extend_from_slice(browser_args);
+    let result = std::panic::catch_unwind(|| run_peer("node", "chat_browser.mjs", &args));
     let _ = chat.kill();
     let _ = chat.wait();
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
+
+#[test]
+#[ignore = "needs the interop peers: scripts/install-peers.sh"]
+fn chromium_uses_the_chat_page_in_two_tabs() {
+    let screenshot = repo().join("docs/chat.png");
+    chromium_chat(
+        &[],
+        "chat on http://",
+        |port| format!("http://127.0.0.1:{port}/"),
+        &[screenshot.to_str().unwrap()],
+    );
 }

@@ -435,3 +435,15 @@ fn the_platform_roots_load_where_the_system_has_a_ca_bundle() {
         Err(other) => panic!("{other}"),
     }
 }
+
+#[test]
+fn connect_tls_refuses_a_ws_url() {
+    let url = Url::parse("ws://localhost:1/").unwrap();
+    let request = ClientRequest::from_url(&url);
+    let connector = trusting(&certs::localhost());
+    let error = WebSocket::connect_tls(&url, &request, &Config::default(), &connector);
+    assert!(
+        matches!(error, Err(Error::Usage(rfc6455::UsageError::InvalidUrl(_)))),
+        "{error:?}"
+    );
+}

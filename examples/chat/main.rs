@@ -2,7 +2,11 @@
 //!
 //! ```text
 //! cargo run --release --example chat [-- 127.0.0.1:8080]
+//! cargo run --release --features tls --example chat -- 127.0.0.1:8443 --tls cert.pem key.pem
 //! ```
+//!
+//! With `--tls CERT_PEM KEY_PEM` (feature `tls`) the page is served over `https://` and the
+//! chat runs over `wss://` (the page picks `wss:` when it was loaded over `https:`).
 //!
 //! Pick a name and a room; see who is there; messages go to the room only; joins and leaves
 //! are announced; the page reconnects by itself when the server restarts. The page is
@@ -35,13 +39,39 @@ struct Member {
 /// Every room's members, by socket id (shared by all workers).
 type Directory = Arc<Mutex<HashMap<String, BTreeMap<SocketId, String>>>>;
 
-fn main() -> std::io::Result<()> {
-    let address = std::env::args()
-        .nth(1)
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("chat: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> std::io::Result<()> {
+    let mut positional = Vec::new();
+    let mut tls = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--tls" {
+            match (args.next(), args.next()) {
+                (Some(cert), Some(key)) => tls = Some((cert, key)),
+                _ => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "--tls needs CERT_PEM KEY_PEM\nusage: chat [ADDR] [--tls CERT_PEM KEY_PEM]",
+                    ));
+                }
+            }
+        } else {
+            positional.push(arg);
+        }
+    }
+    let address = positional
+        .into_iter()
+        .next()
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let directory = Directory::default();
     let on_message_directory = directory.clone();
-    let loops = Server::new(
+    let server = Server::new(
         Handlers::<Member>::new()
             .on_message(move |socket, message| on_message(&on_message_directory, socket, message))
             .on_close(move |socket, _code, _reason| leave_room(&directory, socket)),
@@ -63,10 +93,38 @@ fn main() -> std::io::Result<()> {
         } else {
             upgrade.refuse(HttpResponse::text(404, "the chat socket is at /ws"));
         }
-    })
-    .bind(&address)?;
-    println!("chat on http://{address}/");
+    });
+    let (loops, scheme) = match tls {
+        None => (server.bind(&address)?, "http"),
+        Some((cert, key)) => (bind_tls(server, &address, &cert, &key)?, "https"),
+    };
+    println!("chat on {scheme}://{address}/");
     loops.run()
+}
+
+#[cfg(feature = "tls")]
+fn bind_tls(
+    server: Server<Member>,
+    address: &str,
+    cert: &str,
+    key: &str,
+) -> std::io::Result<rfc6455::events::Loops> {
+    let acceptor = rfc6455::tls::TlsAcceptor::from_pem_files(cert, key)
+        .map_err(|error| std::io::Error::other(format!("--tls {cert} {key}: {error}")))?;
+    server.bind_tls(address, acceptor)
+}
+
+#[cfg(not(feature = "tls"))]
+fn bind_tls(
+    _server: Server<Member>,
+    _address: &str,
+    _cert: &str,
+    _key: &str,
+) -> std::io::Result<rfc6455::events::Loops> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "--tls needs the feature tls: cargo run --features tls --example chat -- ...",
+    ))
 }
 
 fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: Message) {

@@ -7,7 +7,7 @@ use ::tokio::net::TcpStream;
 use super::WebSocketStream;
 use super::handshake::{accept_with, client};
 use crate::config::Config;
-use crate::error::{Error, Timeout};
+use crate::error::{Error, Timeout, UsageError};
 use crate::handshake::{Accept, ClientRequest, HttpResponse, UpgradeRequest, UpgradeResponse, Url};
 use crate::tls::{TlsAcceptor, TlsConnector, server_name};
 
@@ -66,6 +66,9 @@ pub async fn connect_tls(
     config: &Config,
     tls: &TlsConnector,
 ) -> Result<(WebSocketStream<ClientTlsStream>, UpgradeResponse), Error> {
+    if !url.is_secure() {
+        return Err(UsageError::InvalidUrl("connect_tls takes a wss:// URL").into());
+    }
     let name = server_name(url.host())?;
     let connector = tokio_rustls::TlsConnector::from(tls.config().clone());
     let started = ::tokio::time::Instant::now();

@@ -7,26 +7,51 @@
 // (compressed both ways) arrives intact; HTML in a message is shown as text (no XSS); C joins "other" as carol
 // and does not get alice's next message "only lobby" while B does (room isolation).
 // Optional second argument: a PNG path for a screenshot of tab B (1000×700) after the exchange.
+// Every tab's WebSocket must use wss:// when the page is https://, ws:// when it is http://.
+//
+// With --trust-cert CERT_PEM (an https:// page whose certificate no system CA issued), this
+// run's Chromium accepts that certificate, and only it: see `trustedSpki` below.
 // Prints "ok" and exits 0 when every check passed; otherwise prints the reason (and what the
 // tabs showed) to stderr and exits 1. Hard timeout: 20 s.
 //
 //   bash scripts/install-peers.sh    # once: playwright-core in tests/interop, Debian chromium
 //   node tests/interop/chat_browser.mjs http://127.0.0.1:8080/ [/tmp/chat.png]
+//   node tests/interop/chat_browser.mjs https://localhost:8443/ --trust-cert server.pem
+import { X509Certificate, createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const TIMEOUT_MS = 20_000;
 const WAIT_MS = 10_000;
-const base = process.argv[2];
-const screenshot = process.argv[3];
-if (!base) {
-  console.error('usage: node chat_browser.mjs <http-url> [screenshot.png]');
+const argv = process.argv.slice(2);
+const trustAt = argv.indexOf('--trust-cert');
+const trustCert = trustAt >= 0 ? argv.splice(trustAt, 2)[1] : undefined;
+const [base, screenshot] = argv;
+if (!base || (trustAt >= 0 && !trustCert)) {
+  console.error('usage: node chat_browser.mjs <http-url> [screenshot.png] [--trust-cert cert.pem]');
   process.exit(2);
+}
+const wantScheme = new URL(base).protocol === 'https:' ? 'wss:' : 'ws:';
+
+// How this run's Chromium trusts a test certificate: --ignore-certificate-errors-spki-list
+// with the base64 SHA-256 of the certificate's SubjectPublicKeyInfo. Chromium then accepts a
+// chain that contains that public key, and still checks every other certificate; the key is
+// made for this test run only, and the profile is a temporary one Playwright deletes.
+// Not --ignore-certificate-errors nor Playwright's ignoreHTTPSErrors: those accept any
+// certificate at all, so a server presenting the wrong one (or none that verifies) would
+// pass unnoticed. Not the CA in an NSS database either: that needs certutil, and a profile
+// to keep it in.
+function trustedSpki(pemFile) {
+  const certificate = new X509Certificate(readFileSync(pemFile));
+  const spki = certificate.publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
 }
 
 let browser = null;
 let step = 'launching chromium';
 const pages = {};
 const pageErrors = [];
+const sockets = []; // "tab A: wss://..." for every WebSocket a tab opened
 
 async function describe(label, page) {
   try {
@@ -91,6 +116,7 @@ async function open(label, name, room) {
   const page = await context.newPage();
   pages[label] = page;
   page.on('pageerror', (err) => pageErrors.push(`tab ${label}: ${err.message}`));
+  page.on('websocket', (ws) => sockets.push(`tab ${label}: ${ws.url()}`));
   await page.goto(base, { waitUntil: 'domcontentloaded', timeout: WAIT_MS });
   await page.waitForSelector('#name', { state: 'visible', timeout: WAIT_MS });
   await page.fill('#name', name);
@@ -124,7 +150,8 @@ async function main() {
     headless: true,
     timeout: WAIT_MS,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...(trustCert ? [`--ignore-certificate-errors-spki-list=${trustedSpki(trustCert)}`] : [])],
   });
   context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
 
@@ -180,6 +207,9 @@ async function main() {
     await pages.B.bringToFront();
     await pages.B.screenshot({ path: screenshot });
   }
+  step = `every WebSocket is ${wantScheme}//`;
+  const wrong = sockets.filter((s) => !s.includes(` ${wantScheme}//`));
+  if (!sockets.length || wrong.length) await fail(`the tabs opened ${JSON.stringify(sockets)}`);
   if (pageErrors.length) await fail(`JavaScript errors on the page:\n    ${pageErrors.join('\n    ')}`);
 
   step = 'closing';

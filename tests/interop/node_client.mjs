@@ -8,19 +8,24 @@
 //
 //   bash scripts/install-peers.sh              # once: installs tests/interop/node_modules
 //   node tests/interop/node_client.mjs ws://127.0.0.1:9101/ [--deflate]
+//   node tests/interop/node_client.mjs wss://localhost:9101/ --ca ca.pem [--deflate]
 //
 // With --deflate, permessage-deflate is offered (every message compressed: threshold 0) and
-// must be negotiated.
+// must be negotiated. With --ca FILE (for a wss:// URL), the server's certificate must be
+// issued by a CA in FILE: Node's own roots are replaced, not added to.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
 const TIMEOUT_MS = 20_000;
 const url = process.argv[2];
 const deflate = process.argv.includes('--deflate');
-if (!url) {
-  console.error('usage: node node_client.mjs <ws-url>');
+const caAt = process.argv.indexOf('--ca');
+if (!url || (caAt > 0 && !process.argv[caAt + 1])) {
+  console.error('usage: node node_client.mjs <ws-url> [--deflate] [--ca ca.pem]');
   process.exit(2);
 }
+const ca = caAt > 0 ? readFileSync(process.argv[caAt + 1]) : undefined;
 
 let step = 'connecting';
 function fail(reason) {
@@ -32,6 +37,8 @@ setTimeout(() => fail(`overall timeout of ${TIMEOUT_MS / 1000} s exceeded`), TIM
 const ws = new WebSocket(url, {
   perMessageDeflate: deflate ? { threshold: 0 } : false,
   handshakeTimeout: 5000,
+  // Passed on to tls.connect for wss://; certificate checks stay on (rejectUnauthorized).
+  ...(ca ? { ca } : {}),
 });
 
 // Incoming events are queued; `next(kind)` waits for the next one and checks its kind.
@@ -56,6 +63,8 @@ function next(kind) {
   });
 }
 
+let upgradeSocket = null; // the TLS socket the 101 response came on (wss://)
+ws.on('upgrade', (response) => { upgradeSocket = response.socket; });
 ws.on('message', (data, isBinary) => push({ kind: 'message', data, isBinary }));
 ws.on('pong', (data) => push({ kind: 'pong', data }));
 ws.on('close', (code, reason) =>
@@ -84,6 +93,12 @@ async function expectBinary(expected) {
 
 async function main() {
   await new Promise((resolve) => ws.once('open', resolve));
+  if (ca) {
+    step = 'TLS';
+    if (!upgradeSocket?.encrypted || !upgradeSocket.authorized) {
+      fail(`not an authorized TLS connection: ${upgradeSocket?.authorizationError}`);
+    }
+  }
   if (deflate && !/permessage-deflate/.test(ws.extensions)) fail(`permessage-deflate not negotiated: ${JSON.stringify(ws.extensions)}`);
 
   step = 'text hello';

@@ -10,10 +10,14 @@ close 1000 "done" -> the server's close frame carries code 1000.
 
     bash scripts/install-peers.sh          # once: installs websockets (>=12)
     python3 tests/interop/python_client.py ws://127.0.0.1:9101/ [--deflate]
+    python3 tests/interop/python_client.py wss://127.0.0.1:9101/ --ca ca.pem [--deflate]
 
-With --deflate, permessage-deflate is offered and must be negotiated.
+With --deflate, permessage-deflate is offered and must be negotiated. With --ca FILE (for a
+wss:// URL), the server's certificate must be issued by a CA in FILE (and match the URL's
+host); the system's roots are not used.
 """
 import os
+import ssl
 import sys
 import threading
 
@@ -58,11 +62,26 @@ def received_close_code(ws):
     return code
 
 
+def tls_context():
+    """An SSL context trusting only the CA file after --ca, or None without --ca."""
+    if "--ca" not in sys.argv:
+        return None
+    at = sys.argv.index("--ca")
+    if at + 1 >= len(sys.argv):
+        print("usage: python3 python_client.py <ws-url> [--deflate] [--ca ca.pem]", file=sys.stderr)
+        sys.exit(2)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # checks the certificate and the host name
+    context.load_verify_locations(cafile=sys.argv[at + 1])
+    return context
+
+
 def main():
     global step
     if len(sys.argv) < 2:
-        print("usage: python3 python_client.py <ws-url> [--deflate]", file=sys.stderr)
+        print("usage: python3 python_client.py <ws-url> [--deflate] [--ca ca.pem]", file=sys.stderr)
         sys.exit(2)
+    context = tls_context()
+    options = {"ssl": context} if context is not None else {}
     timer = threading.Timer(TIMEOUT_S, fail, [f"overall timeout of {TIMEOUT_S} s exceeded"])
     timer.daemon = True
     timer.start()
@@ -74,7 +93,13 @@ def main():
             open_timeout=5,
             close_timeout=5,
             ping_interval=None,
+            **options,
         ) as ws:
+            if context is not None:
+                step = "TLS"
+                version = ws.socket.version()
+                if version not in ("TLSv1.2", "TLSv1.3"):
+                    fail(f"unexpected TLS version {version!r}")
             if "--deflate" in sys.argv:
                 step = "permessage-deflate negotiated"
                 extensions = ws.response.headers.get("Sec-WebSocket-Extensions", "")

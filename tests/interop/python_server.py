@@ -10,8 +10,12 @@ keep stdin open, e.g.:
 
     python3 tests/interop/python_server.py                  # from a terminal or a parent's pipe
     sleep 30 | python3 tests/interop/python_server.py &     # from a script (stdin = a pipe)
+
+With --tls CHAIN_PEM KEY_PEM it serves wss:// with that certificate chain and key instead of
+ws://.
 """
 import os
+import ssl
 import sys
 import threading
 
@@ -47,7 +51,19 @@ def stop(reason):
     os._exit(0)
 
 
+def tls_context():
+    """An SSL server context with the chain and key after --tls, or None without --tls."""
+    if "--tls" not in sys.argv:
+        return None
+    at = sys.argv.index("--tls")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[at + 1], sys.argv[at + 2])
+    return context
+
+
 def main():
+    context = tls_context()
+    options = {"ssl": context} if context is not None else {}
     server = serve(
         handler,
         "127.0.0.1",
@@ -56,6 +72,7 @@ def main():
         compression="deflate" if "--deflate" in sys.argv else None,
         max_size=None,
         ping_interval=None,
+        **options,
     )
     say(f"PORT {server.socket.getsockname()[1]}")
     threading.Thread(target=server.serve_forever, daemon=True).start()
