@@ -240,6 +240,24 @@ pub enum HandshakeError {
         /// True for the request or status line, false for a header line.
         start_line: bool,
     },
+    /// A request body longer than the limit (its declared length, or its chunks so far).
+    #[error("request body longer than {limit} bytes")]
+    BodyTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The body's length cannot be read one way only: a `Content-Length` that is not one
+    /// decimal number, several of them, one next to `Transfer-Encoding`, or chunked over
+    /// HTTP/1.0 (request smuggling is built on such heads).
+    #[error("ambiguous or malformed request body length")]
+    InvalidBodyLength,
+    /// A transfer coding other than `chunked`.
+    #[error("unsupported transfer coding")]
+    UnsupportedTransferCoding,
+    /// The chunked transfer coding is malformed (a size that is not hex, a missing CRLF,
+    /// a chunk-size line over 4 KiB).
+    #[error("malformed chunked body")]
+    MalformedChunk,
     /// An upgrade request whose method is not GET.
     #[error("the upgrade method must be GET")]
     MethodNotGet,
@@ -311,7 +329,10 @@ impl HandshakeError {
             | ConnectionNotUpgrade
             | UpgradeNotWebSocket
             | InvalidKey
-            | MalformedHeaderValue(_) => 400,
+            | MalformedHeaderValue(_)
+            | InvalidBodyLength
+            | MalformedChunk => 400,
+            BodyTooLarge { .. } => 413,
             MethodNotGet => 405,
             LineTooLong {
                 start_line: true, ..
@@ -319,6 +340,7 @@ impl HandshakeError {
             UnsupportedVersion => 426,
             HeadTooLarge { .. } | TooManyHeaders { .. } | LineTooLong { .. } => 431,
             UnsupportedHttpVersion => 505,
+            UnsupportedTransferCoding => 501,
             MalformedStatusLine
             | UnexpectedStatus(_)
             | AcceptMismatch

@@ -13,6 +13,7 @@
 //! never re-scanned, and nothing beyond `max_head_bytes` is buffered.
 
 mod accept_key;
+mod body;
 mod client;
 mod head;
 mod header_values;
@@ -22,6 +23,7 @@ mod url;
 
 pub use crate::extension::Extension;
 pub use accept_key::accept_key;
+pub use body::{BodyDecoder, BodyProgress};
 pub use client::{ClientHandshake, ClientRequest, UpgradeResponse};
 pub use head::Head;
 pub use response::HttpResponse;
