@@ -38,6 +38,10 @@ pub struct Config {
     /// and Autobahn's 9.x cases (up to 65,536 fragments), stay far below it. Crossing it:
     /// close 1009.
     pub max_fragments: usize,
+    /// Runtime only. Longest body of a plain HTTP request (`on_http`), whether its
+    /// `Content-Length` says so or its chunks add up to it. Default 1 MiB (Engine.IO's
+    /// `maxHttpBufferSize` is 1 MB). Crossing it: 413, before the body is read.
+    pub max_http_body: usize,
 
     /// Runtime only. Most bytes queued for one connection before `backpressure` applies
     /// (what the browser API calls `bufferedAmount`). The check runs before each send, so
@@ -102,6 +106,7 @@ impl Default for Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
             max_fragments: 1 << 20,
+            max_http_body: 1 << 20,
             max_write_buffer: 1 << 20,
             backpressure: Backpressure::Close,
             write_buffer_low_water: 256 << 10,

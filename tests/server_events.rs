@@ -287,10 +287,11 @@ fn plain_http_and_refusals_share_the_port() {
     );
     let address = running.local_addr().unwrap();
     let get = |request: &str| http_exchange(address, request);
-    let page = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let page = get("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
     assert!(page.ends_with("\r\n\r\n<p>page</p>"));
-    assert!(get("GET /missing HTTP/1.1\r\nHost: x\r\n\r\n").starts_with("HTTP/1.1 404"));
+    let missing = get("GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(missing.starts_with("HTTP/1.1 404"));
     let refused = get(
         "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Origin: http://evil.example\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
@@ -453,7 +454,7 @@ fn a_panicking_handler_fails_only_its_own_connection() {
     // A panic in on_http or on_upgrade answers 500.
     let address = running.local_addr().unwrap();
     let get = |request: &str| http_exchange(address, request);
-    let page = get("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let page = get("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(page.starts_with("HTTP/1.1 500 "), "{page}");
     let upgrade = get(
         "GET /panic HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

@@ -59,6 +59,11 @@ impl<D: Default + Send + 'static> Server<D> {
     }
 
     /// Answers plain HTTP requests on the same port (without it: 426 Upgrade Required).
+    /// The request's body is read first ([`HttpRequest::body`]: `Content-Length` or
+    /// chunked, at most [`Config::max_http_body`], else 413); HTTP/1.1 connections stay
+    /// open for the next request (keep-alive, pipelining included) unless the client sends
+    /// `Connection: close`, and may upgrade to a WebSocket later. The wait for each request
+    /// head and body is bounded by `handshake_timeout`.
     pub fn on_http(
         mut self,
         handler: impl Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,

@@ -66,6 +66,12 @@ impl HttpResponse {
     /// The whole response as bytes; refuses a status outside 100-999 and headers that are
     /// invalid or that it writes itself.
     pub fn encode(&self) -> Result<Vec<u8>, UsageError> {
+        self.check()?;
+        Ok(self.encode_checked())
+    }
+
+    /// Refuses a status outside 100-999 and headers that are invalid or written by us.
+    fn check(&self) -> Result<(), UsageError> {
         if !(100..=999).contains(&self.status) {
             return Err(UsageError::InvalidInput("status code"));
         }
@@ -77,19 +83,32 @@ impl HttpResponse {
                 return Err(UsageError::InvalidInput("header: the response writes it"));
             }
         }
-        Ok(self.encode_checked())
+        Ok(())
     }
 
     /// The response as bytes, when its status and headers are known to be valid: the
     /// crate's own responses, or one [`encode`](Self::encode) has checked.
     pub(crate) fn encode_checked(&self) -> Vec<u8> {
+        self.encode_connection(false)
+    }
+
+    /// [`encode`](Self::encode) for a connection that stays open after it (HTTP/1.1
+    /// keep-alive): `Connection: keep-alive` instead of `close`.
+    #[cfg(feature = "server")]
+    pub(crate) fn encode_keep_alive(&self) -> Result<Vec<u8>, UsageError> {
+        self.check()?;
+        Ok(self.encode_connection(true))
+    }
+
+    fn encode_connection(&self, keep_alive: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(128 + self.body.len());
         write_status_line(&mut out, self.status);
         for (name, value) in &self.headers {
             write_header(&mut out, name, value);
         }
         write_header(&mut out, "Content-Length", &self.body.len().to_string());
-        write_header(&mut out, "Connection", "close");
+        let connection = if keep_alive { "keep-alive" } else { "close" };
+        write_header(&mut out, "Connection", connection);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
         out

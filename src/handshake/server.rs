@@ -78,7 +78,11 @@ impl ServerHandshake {
             return Ok(None);
         };
         let remainder = Bytes::copy_from_slice(data.get(consumed..).unwrap_or_default());
-        let request = HttpRequest { head, remainder };
+        let request = HttpRequest {
+            head,
+            remainder,
+            body: Bytes::new(),
+        };
         if !lists_contain(request.head.header_values("Upgrade"), "websocket") {
             return Ok(Some(Incoming::Http(request)));
         }
@@ -97,6 +101,7 @@ impl ServerHandshake {
 pub struct HttpRequest {
     head: Head,
     remainder: Bytes,
+    body: Bytes,
 }
 
 impl HttpRequest {
@@ -149,6 +154,33 @@ impl HttpRequest {
     /// client sent before it saw our response).
     pub fn remainder(&self) -> &[u8] {
         &self.remainder
+    }
+
+    /// The request's body, as the runtime read it for `on_http` (decoded from
+    /// `Content-Length` or chunked framing; see
+    /// [`BodyDecoder`](crate::handshake::BodyDecoder)); empty for an upgrade and for
+    /// requests parsed by [`ServerHandshake`] alone.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Whether the client keeps the connection open after the response: HTTP/1.1 unless
+    /// it sent `Connection: close` (HTTP/1.0 connections are closed).
+    pub fn keeps_alive(&self) -> bool {
+        let close = self.head.header_values("connection").any(|value| {
+            value
+                .split(|byte| *byte == b',')
+                .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
+        });
+        self.minor_version() == 1 && !close
+    }
+
+    /// The request with its body, once the runtime has read it.
+    #[cfg(feature = "server")]
+    pub(crate) fn with_body(mut self, body: Bytes) -> HttpRequest {
+        self.body = body;
+        self.remainder = Bytes::new();
+        self
     }
 }
 

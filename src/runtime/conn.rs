@@ -19,8 +19,8 @@ use super::transport::Transport;
 use crate::config::{Backpressure, Config};
 use crate::error::{CapacityError, Error, HandshakeError, UsageError};
 use crate::handshake::{
-    ClientHandshake, HttpRequest, HttpResponse, Incoming, ServerHandshake, UpgradeRequest,
-    UpgradeResponse,
+    BodyDecoder, ClientHandshake, HttpRequest, HttpResponse, Incoming, ServerHandshake,
+    UpgradeRequest, UpgradeResponse,
 };
 use crate::protocol::{CloseCode, Connection, Role, State};
 
@@ -40,9 +40,11 @@ enum Phase<D> {
     Connecting(Box<ClientHandshake>),
     /// Client side: writing the request (`written` bytes so far), then reading the response.
     Upgrading(Box<ClientHandshake>, usize),
-    /// Writing a plain HTTP response (or a refusal); the connection closes after it.
-    /// What the peer sends meanwhile is read and discarded (`discarded` bytes so far).
-    Http(Box<[u8]>, usize, Discarded),
+    /// Server side: reading the body of a plain HTTP request.
+    Body(Box<PendingBody>),
+    /// Writing a plain HTTP response (or a refusal); then the connection closes, or with
+    /// HTTP/1.1 keep-alive reads the next request.
+    Http(HttpOut),
     /// The WebSocket is open (or closing: see the connection's state).
     Open(Connection),
     /// Closed and its last bytes written; waiting for the peer to close its side of TCP (or
@@ -52,6 +54,38 @@ enum Phase<D> {
 
 /// How many bytes a finished connection has read and thrown away.
 type Discarded = u32;
+
+/// A plain HTTP request whose body is being read.
+struct PendingBody {
+    request: HttpRequest,
+    decoder: BodyDecoder,
+    body: Vec<u8>,
+    /// What came after the body (a pipelined request), once it is complete.
+    after: Vec<u8>,
+}
+
+impl PendingBody {
+    /// Takes what of `data` belongs to the body; true once the body is complete.
+    fn feed(&mut self, data: &[u8]) -> Result<bool, HandshakeError> {
+        let progress = self.decoder.decode(data, &mut self.body)?;
+        if progress.done {
+            self.after
+                .extend_from_slice(data.get(progress.consumed..).unwrap_or_default());
+        }
+        Ok(progress.done)
+    }
+}
+
+/// An HTTP response being written.
+struct HttpOut {
+    bytes: Box<[u8]>,
+    written: usize,
+    /// Closing after it: what the peer sends meanwhile is read and thrown away.
+    discarded: Discarded,
+    /// Keep-alive: the next request follows (nothing is read until the response is out,
+    /// so that a pipelined request waits in the socket).
+    keep_alive: bool,
+}
 
 /// The most a finished connection (a refused head, a closed WebSocket) reads and throws
 /// away while it waits for its peer's end, so that our last bytes are not destroyed by a
@@ -69,8 +103,11 @@ pub(crate) enum Readable {
     /// Bytes went to the WebSocket: take its events, settle the lease with the reader, then
     /// read again unless the socket is `drained`.
     Frames { lease: Lease, drained: bool },
-    /// A request head arrived (server side): answer it.
+    /// A request head arrived (server side): answer it (a plain request's body is read
+    /// next, through [`Conn::read_body`]).
     Request(Incoming),
+    /// A plain HTTP request's body is complete: answer it.
+    Http(HttpRequest),
     /// The client handshake completed: the WebSocket is open.
     Opened,
     /// The peer went away or the socket failed (or, for a client, the server refused).
@@ -128,6 +165,19 @@ struct Extras {
     origin: Option<ClientOrigin>,
     /// The upgrade request, when the application keeps it for the socket's lifetime.
     request: Option<HttpRequest>,
+    /// Bytes of the next request, read with the last one's body (HTTP/1.1 pipelining).
+    pipelined: Vec<u8>,
+}
+
+/// What writing a connection's output came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Flushed {
+    /// The write queue fell to the low-water mark after having been above it:
+    /// `on_drain` is due.
+    pub(crate) drained: bool,
+    /// An HTTP response went out and the connection waits for the next request: read it
+    /// (it may be in the socket already, which an edge-triggered poll will not report).
+    pub(crate) read_again: bool,
 }
 
 /// What a head read made of its bytes.
@@ -166,7 +216,7 @@ impl<D: Default> Conn<D> {
         let phase = Phase::Connecting(handshake);
         let extras = Extras {
             origin: Some(*origin),
-            request: None,
+            ..Extras::default()
         };
         Conn::new(id, stream, peer, phase, Some(Box::new(extras)), now)
     }
@@ -273,6 +323,7 @@ impl<D> Conn<D> {
             self.phase,
             Phase::Handshake(_)
                 | Phase::Answering(..)
+                | Phase::Body(_)
                 | Phase::Connecting(_)
                 | Phase::Upgrading(..)
         )
@@ -290,6 +341,7 @@ impl<D> Conn<D> {
         match &self.phase {
             Phase::Handshake(_)
             | Phase::Answering(..)
+            | Phase::Body(_)
             | Phase::Connecting(_)
             | Phase::Upgrading(..) => Some(self.since + config.handshake_timeout),
             Phase::Http(..) | Phase::Draining(_) => Some(self.since + config.close_timeout),
@@ -382,6 +434,10 @@ impl<D> Conn<D> {
                 Err(error) => Readable::Lost(Some(error.into())),
             },
             Phase::Answering(..) => Readable::Blocked,
+            Phase::Body(_) => self.read_body_bytes(reader, to_the_end),
+            Phase::Http(HttpOut {
+                keep_alive: true, ..
+            }) => Readable::Blocked,
             Phase::Http(..) | Phase::Draining(_) => self.read_discard(),
         }
     }
@@ -389,23 +445,34 @@ impl<D> Conn<D> {
     /// Reads part of a request head (server) or a response head (client).
     fn read_head(&mut self, reader: &mut Reader, now: Instant, to_the_end: bool) -> Readable {
         let phase = &mut self.phase;
-        let read = reader.read_head(&mut self.stream, |data| match phase {
+        let mut consume = |data: &[u8]| match phase {
             Phase::Handshake(handshake) => Head::Server(handshake.receive(data)),
             Phase::Upgrading(handshake, _) => Head::Client(handshake.receive(data)),
             _ => Head::Neither,
-        });
-        let (n, head) = match read {
-            Ok((0, _)) => return Readable::Lost(None),
-            Ok(read) => read,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Readable::Blocked,
-            Err(e) if e.kind() == ErrorKind::Interrupted => return Readable::More,
-            Err(e) => return Readable::Lost(Some(e.into())),
         };
-        // A short read drained the socket (see `Reader::read_frames`).
-        let incomplete = if n < Reader::HEAD_READ && !to_the_end {
-            Readable::Blocked
+        // Bytes of a pipelined request, read with the last one, come before the socket's.
+        let pipelined = self
+            .extras
+            .as_mut()
+            .map(|extras| std::mem::take(&mut extras.pipelined))
+            .filter(|bytes| !bytes.is_empty());
+        let (head, incomplete) = if let Some(bytes) = pipelined {
+            (consume(&bytes), Readable::More)
         } else {
-            Readable::More
+            let (n, head) = match reader.read_head(&mut self.stream, consume) {
+                Ok((0, _)) => return Readable::Lost(None),
+                Ok(read) => read,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Readable::Blocked,
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Readable::More,
+                Err(e) => return Readable::Lost(Some(e.into())),
+            };
+            // A short read drained the socket (see `Reader::read_frames`).
+            let incomplete = if n < Reader::HEAD_READ && !to_the_end {
+                Readable::Blocked
+            } else {
+                Readable::More
+            };
+            (head, incomplete)
         };
         match head {
             Head::Server(Ok(None)) | Head::Client(Ok(None)) | Head::Neither => incomplete,
@@ -422,10 +489,111 @@ impl<D> Conn<D> {
         }
     }
 
+    /// Starts reading the body of a plain HTTP request, of at most `config`'s
+    /// `max_http_body` bytes. Returns the request, body and all, if it is complete with
+    /// what came with its head (or has none); a refused body is answered here (413, 400,
+    /// 501) and `None` returned, as it is while the body is still to come.
+    pub(crate) fn read_body(
+        &mut self,
+        request: HttpRequest,
+        config: &Config,
+        now: Instant,
+    ) -> Option<HttpRequest> {
+        let decoder = match BodyDecoder::new(&request, config.max_http_body) {
+            Ok(decoder) => decoder,
+            Err(error) => {
+                self.respond(&HttpResponse::from(&error), now);
+                return None;
+            }
+        };
+        let remainder = bytes::Bytes::copy_from_slice(request.remainder());
+        let mut pending = Box::new(PendingBody {
+            request,
+            decoder,
+            body: Vec::new(),
+            after: Vec::new(),
+        });
+        match pending.feed(&remainder) {
+            Ok(true) => Some(self.body_complete(*pending)),
+            Ok(false) => {
+                self.phase = Phase::Body(pending);
+                None
+            }
+            Err(error) => {
+                self.respond(&HttpResponse::from(&error), now);
+                None
+            }
+        }
+    }
+
+    /// Reads more of a plain HTTP request's body.
+    fn read_body_bytes(&mut self, reader: &mut Reader, to_the_end: bool) -> Readable {
+        let Phase::Body(pending) = &mut self.phase else {
+            return Readable::Blocked;
+        };
+        let (n, fed) = match reader.read_head(&mut self.stream, |data| pending.feed(data)) {
+            Ok((0, _)) => return Readable::Lost(None),
+            Ok(read) => read,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Readable::Blocked,
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Readable::More,
+            Err(e) => return Readable::Lost(Some(e.into())),
+        };
+        match fed {
+            Ok(true) => {
+                let Phase::Body(pending) = std::mem::replace(&mut self.phase, Phase::Draining(0))
+                else {
+                    return Readable::Blocked;
+                };
+                Readable::Http(self.body_complete(*pending))
+            }
+            Ok(false) if n < Reader::HEAD_READ && !to_the_end => Readable::Blocked,
+            Ok(false) => Readable::More,
+            Err(error) => {
+                self.respond(&HttpResponse::from(&error), self.since);
+                Readable::Blocked
+            }
+        }
+    }
+
+    /// The request with its body; what came after it waits for the next request.
+    fn body_complete(&mut self, pending: PendingBody) -> HttpRequest {
+        let PendingBody {
+            request,
+            body,
+            after,
+            ..
+        } = pending;
+        if !after.is_empty() {
+            self.extras.get_or_insert_default().pipelined = after;
+        }
+        request.with_body(body.into())
+    }
+
+    /// Answers a plain HTTP request; with `keep_alive` the connection then reads the next
+    /// one, else it closes. A response that does not encode is answered with 500.
+    pub(crate) fn respond_http(&mut self, response: &HttpResponse, keep_alive: bool, now: Instant) {
+        if !keep_alive {
+            return self.respond(response, now);
+        }
+        match response.encode_keep_alive() {
+            Ok(bytes) => {
+                self.phase = Phase::Http(HttpOut {
+                    bytes: bytes.into_boxed_slice(),
+                    written: 0,
+                    discarded: 0,
+                    keep_alive: true,
+                });
+                self.since = now;
+            }
+            Err(error) => self.respond(&HttpResponse::internal_error(&error), now),
+        }
+    }
+
     /// Reads and discards what a finished connection's peer still sends, up to
     /// [`MAX_DISCARDED`] bytes.
     fn read_discard(&mut self) -> Readable {
-        let (Phase::Http(_, _, discarded) | Phase::Draining(discarded)) = &mut self.phase else {
+        let (Phase::Http(HttpOut { discarded, .. }) | Phase::Draining(discarded)) = &mut self.phase
+        else {
             return Readable::Blocked;
         };
         let mut scratch = [0u8; 4096];
@@ -499,28 +667,28 @@ impl<D> Conn<D> {
         }
     }
 
-    /// Writes what is pending; moves the phase on when that was the last output. Returns
-    /// true when the write queue fell to `config`'s low-water mark after having been above
-    /// it: `on_drain` is due.
+    /// Writes what is pending; moves the phase on when that was the last output (see
+    /// [`Flushed`] for what the caller is told).
     pub(crate) fn flush(
         &mut self,
         now: Instant,
         config: &Config,
         write_buffer: &mut BytesMut,
-    ) -> Result<bool, std::io::Error> {
+    ) -> Result<Flushed, std::io::Error> {
         self.dirty = false;
         // Over TLS, records the session could not send before go first (a handshake flight
         // may be waiting for room even before there is anything else to write).
         self.stream.flush_tls()?;
         let done = match &mut self.phase {
             Phase::Open(connection) => write_connection(&mut self.stream, connection)?,
-            Phase::Http(bytes, written, _) => write_bytes(&mut self.stream, bytes, written)?,
+            Phase::Http(out) => write_bytes(&mut self.stream, &out.bytes, &mut out.written)?,
             Phase::Upgrading(handshake, written) => {
                 write_bytes(&mut self.stream, handshake.request(), written)?;
                 false
             }
             Phase::Handshake(_)
             | Phase::Answering(..)
+            | Phase::Body(_)
             | Phase::Connecting(_)
             | Phase::Draining(_) => false,
         };
@@ -533,14 +701,16 @@ impl<D> Conn<D> {
         if drained {
             self.above_low_water = false;
         }
-        if done {
-            self.written(now, write_buffer);
-        }
-        Ok(drained && self.can_send())
+        let read_again = done && self.written(now, config, write_buffer);
+        Ok(Flushed {
+            drained: drained && self.can_send(),
+            read_again,
+        })
     }
 
-    /// Everything pending was written.
-    fn written(&mut self, now: Instant, write_buffer: &mut BytesMut) {
+    /// Everything pending was written. True when an HTTP response went out and the
+    /// connection waits for the next request.
+    fn written(&mut self, now: Instant, config: &Config, write_buffer: &mut BytesMut) -> bool {
         match &mut self.phase {
             Phase::Open(connection) => {
                 // Take the (lent) write buffer back; the connection keeps none.
@@ -561,6 +731,13 @@ impl<D> Conn<D> {
                     self.since = now;
                 }
             }
+            Phase::Http(HttpOut {
+                keep_alive: true, ..
+            }) => {
+                self.phase = Phase::Handshake(Box::new(ServerHandshake::new(config)));
+                self.since = now;
+                return true;
+            }
             Phase::Http(..) => {
                 self.stream.shutdown_write();
                 self.phase = Phase::Draining(0);
@@ -568,6 +745,7 @@ impl<D> Conn<D> {
             }
             _ => {}
         }
+        false
     }
 
     /// Writes what it can of an open connection's output, now, ignoring failures: for a
@@ -647,7 +825,12 @@ impl<D> Conn<D> {
         let bytes = response
             .encode()
             .unwrap_or_else(|error| HttpResponse::internal_error(&error).encode_checked());
-        self.phase = Phase::Http(bytes.into_boxed_slice(), 0, 0);
+        self.phase = Phase::Http(HttpOut {
+            bytes: bytes.into_boxed_slice(),
+            written: 0,
+            discarded: 0,
+            keep_alive: false,
+        });
         self.since = now;
     }
 
@@ -861,7 +1044,12 @@ mod phase_tests {
         assert!(matches!(outcome, Readable::Blocked));
         let now = Instant::now();
         let mut write_buffer = BytesMut::new();
-        assert!(!conn.flush(now, &config, &mut write_buffer).unwrap());
+        let flushed = conn.flush(now, &config, &mut write_buffer).unwrap();
+        assert_eq!(
+            flushed,
+            Flushed::default(),
+            "a refusal closes: nothing to drain or read"
+        );
         let mut response = String::new();
         peer.read_to_string(&mut response).unwrap();
         assert!(

@@ -206,6 +206,14 @@ impl<A: Application> EventLoop<A> {
         }
         self.state.fire_timers(app);
         self.state.flush_dirty(app);
+        // Keep-alive connections that answered a request read the next one next turn.
+        let rereads = self.state.take_rereads().map(|key| Ready {
+            key,
+            readable: true,
+            writable: false,
+            read_closed: false,
+        });
+        self.unread.extend(rereads);
     }
 
     /// Accepts every waiting connection of every listener; each goes to the loops in turn.

@@ -44,6 +44,9 @@ pub(crate) struct LoopState<D> {
     reader: Reader,
     /// Connections with new output to write at the end of this turn of the loop.
     dirty: Vec<usize>,
+    /// Connections to read again next turn though no poll event may say so: an HTTP/1.1
+    /// connection whose next request may be in its socket already.
+    reread: Vec<usize>,
     /// Connections to fail after the current handler returns (a handler cannot run
     /// another handler), with the reason.
     failures: Vec<(usize, Error)>,
@@ -77,6 +80,7 @@ impl<D: Default> LoopState<D> {
             dialer: Dialer::default(),
             reader: Reader::default(),
             dirty: Vec::new(),
+            reread: Vec::new(),
             failures: Vec::new(),
             now: Instant::now(),
             write_buffer: BytesMut::new(),
@@ -131,6 +135,11 @@ impl<D> LoopState<D> {
     /// This loop's index among the runtime's loops.
     pub(crate) fn worker(&self) -> usize {
         self.worker
+    }
+
+    /// The connections to read next turn (see `reread`), emptying the list.
+    pub(crate) fn take_rereads(&mut self) -> impl Iterator<Item = usize> + '_ {
+        self.reread.drain(..)
     }
 
     /// Takes the time at the top of a turn.

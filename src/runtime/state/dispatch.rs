@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{LoopState, SocketRef};
 use crate::error::{Error, Timeout};
-use crate::handshake::{Incoming, UpgradeRequest};
+use crate::handshake::{HttpRequest, Incoming, UpgradeRequest};
 use crate::protocol::{CloseCode, Event};
 use crate::runtime::Application;
 use crate::runtime::answer::{Answer, Reply};
@@ -42,6 +42,7 @@ impl<D: Default + Send + 'static> LoopState<D> {
                     }
                 }
                 Readable::Request(incoming) => self.answer_request(app, key, incoming),
+                Readable::Http(request) => self.answer_http(app, key, &request),
                 Readable::Opened => self.opened(app, key),
                 Readable::Lost(error) => {
                     self.lost(app, key, error);
@@ -54,6 +55,21 @@ impl<D: Default + Send + 'static> LoopState<D> {
             }
         }
         true
+    }
+
+    /// A plain HTTP request arrived, body and all: the application answers; with HTTP/1.1
+    /// keep-alive the connection then waits for the next request.
+    fn answer_http<A>(&mut self, app: &A, key: usize, request: &HttpRequest)
+    where
+        A: Application<Data = D>,
+    {
+        let response = app.http(request);
+        let keep_alive = request.keeps_alive() && !self.stopping;
+        let now = self.now;
+        if let Some(conn) = self.conns.get_mut(key) {
+            conn.respond_http(&response, keep_alive, now);
+        }
+        self.mark_dirty(key);
     }
 
     /// A socket is writable: what is pending goes out at the end of this event.
@@ -81,11 +97,17 @@ impl<D: Default + Send + 'static> LoopState<D> {
         let upgrade = match incoming {
             Incoming::Upgrade(upgrade) => upgrade,
             Incoming::Http(request) => {
-                let response = app.http(&request);
-                if let Some(conn) = self.conns.get_mut(key) {
-                    conn.respond(&response, now);
+                // Its body first (it may have come with the head).
+                let config = self.config.clone();
+                let complete = self
+                    .conns
+                    .get_mut(key)
+                    .and_then(|conn| conn.read_body(request, &config, now));
+                match complete {
+                    Some(request) => self.answer_http(app, key, &request),
+                    None => self.mark_dirty(key),
                 }
-                return self.mark_dirty(key);
+                return;
             }
         };
         let Some(conn) = self.conns.get(key) else {
@@ -292,10 +314,18 @@ impl<D: Default + Send + 'static> LoopState<D> {
             return;
         };
         match conn.flush(now, &self.config, &mut self.write_buffer) {
-            Ok(false) => {}
-            Ok(true) => {
-                app.drain(SocketRef::new(self, key));
-                self.process_failures(app);
+            Ok(flushed) => {
+                if flushed.read_again && self.stopping {
+                    // Shutting down: no next request.
+                    return self.remove(key);
+                }
+                if flushed.read_again {
+                    self.reread.push(key);
+                }
+                if flushed.drained {
+                    app.drain(SocketRef::new(self, key));
+                    self.process_failures(app);
+                }
             }
             Err(error) => self.lost(app, key, Some(error.into())),
         }
