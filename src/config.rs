@@ -65,6 +65,10 @@ pub struct Config {
     /// Time allowed from accepting a TCP connection (or connecting) to a complete opening
     /// handshake; the runtime and the blocking driver enforce it. Default 10 s.
     pub handshake_timeout: Duration,
+    /// Runtime only. How long a plain HTTP request may wait for an answer the application
+    /// gives later (`Server::on_http_reply`: a long-poll held open); then the connection is
+    /// dropped. Default 60 s (Engine.IO answers a held poll within its 25 s ping interval).
+    pub http_answer_timeout: Duration,
     /// After this long without hearing from the peer, send a ping. Default 25 s, as
     /// Socket.IO's `pingInterval`. `None` turns keep-alive pings off. Run by the core
     /// ([`Connection::handle_timeout`](crate::Connection::handle_timeout)), so every driver
@@ -112,6 +116,7 @@ impl Default for Config {
             write_buffer_low_water: 256 << 10,
             max_command_queue: 16 << 20,
             handshake_timeout: Duration::from_secs(10),
+            http_answer_timeout: Duration::from_secs(60),
             ping_interval: Some(Duration::from_secs(25)),
             pong_timeout: Duration::from_secs(20),
             close_timeout: Duration::from_secs(5),

@@ -248,3 +248,82 @@ fn an_idle_keep_alive_connection_is_closed_at_the_handshake_timeout() {
     assert!(closed(&mut stream));
     server.shutdown().unwrap();
 }
+
+/// A server whose `/poll?ms=N` is answered N ms later from another thread, `/forget`
+/// drops its reply, `/never` keeps it unanswered, and anything else at once; WebSocket
+/// messages are echoed meanwhile.
+fn long_poll_server(config: Config) -> Spawned {
+    let kept = std::sync::Mutex::new(Vec::new());
+    let handlers = Handlers::<()>::new().on_message(|socket, message| {
+        let _ = socket.send(message);
+    });
+    start(
+        Server::new(handlers)
+            .config(config)
+            .on_http_reply(move |request, reply| match request.path() {
+                "/poll" => {
+                    let ms: u64 = request
+                        .query()
+                        .and_then(|query| query.strip_prefix("ms="))
+                        .and_then(|ms| ms.parse().ok())
+                        .unwrap_or(0);
+                    std::thread::spawn(move || {
+                        std::thread::sleep(Duration::from_millis(ms));
+                        reply.send(HttpResponse::text(200, format!("after {ms} ms")));
+                    });
+                }
+                "/forget" => drop(reply),
+                "/never" => kept.lock().unwrap().push(reply),
+                _ => reply.send(HttpResponse::text(200, "at once")),
+            }),
+    )
+}
+
+#[test]
+fn held_requests_are_answered_later_from_other_threads_while_the_loop_serves_others() {
+    let server = long_poll_server(Config::default());
+    // Two polls held at once on two connections, answered in the other order.
+    let mut slow = connect(&server);
+    let mut quick = connect(&server);
+    slow.write_all(b"GET /poll?ms=400 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    quick
+        .write_all(b"GET /poll?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    // Meanwhile a WebSocket is served (the loop is not waiting on either poll).
+    let mut socket = support::client(&server, "/");
+    socket.send("while polls wait").unwrap();
+    match socket.read().unwrap() {
+        rfc6455::Event::Message(message) => assert_eq!(message.as_text(), Some("while polls wait")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(read_response(&mut quick).1, "after 100 ms");
+    assert_eq!(read_response(&mut slow).1, "after 400 ms");
+    // Keep-alive goes on after a held request.
+    slow.write_all(b"GET /now HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut slow).1, "at once");
+    socket.close(rfc6455::CloseCode::NORMAL, "").unwrap();
+    drop((socket, slow, quick));
+    server.shutdown().unwrap();
+}
+
+#[test]
+fn a_dropped_reply_is_a_500_and_one_never_sent_times_out() {
+    let server = long_poll_server(Config {
+        http_answer_timeout: Duration::from_millis(200),
+        ..Config::default()
+    });
+    let mut stream = connect(&server);
+    stream
+        .write_all(b"GET /forget HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let (head, _) = read_response(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 500 "), "{head}");
+    stream
+        .write_all(b"GET /never HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert!(closed(&mut stream), "the held request outlived its timeout");
+    drop(stream);
+    server.shutdown().unwrap();
+}

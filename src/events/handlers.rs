@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
 
-use super::{Socket, Upgrade};
+use super::{HttpReply, Socket, Upgrade};
 use crate::error::Error;
 use crate::handshake::{HttpRequest, HttpResponse, UpgradeRequest};
 use crate::protocol::{CloseCode, Message};
@@ -17,7 +17,7 @@ type MessageHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, Message) + Send + Sync>;
 type PayloadHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, Bytes) + Send + Sync>;
 type CloseHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, CloseCode, &str) + Send + Sync>;
 type ErrorHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, &Error) + Send + Sync>;
-pub(crate) type HttpHandler = Box<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
+pub(crate) type HttpHandler = Box<dyn Fn(&HttpRequest, HttpReply) + Send + Sync>;
 pub(crate) type UpgradeHandler<D> = Box<dyn Fn(&UpgradeRequest, Upgrade<D>) + Send + Sync>;
 
 /// What happens on a connection's events, for a [`Server`](super::Server) or a
@@ -174,12 +174,17 @@ impl<D: Default + Send + 'static> Application for App<D> {
         }
     }
 
-    fn http(&self, request: &HttpRequest) -> HttpResponse {
+    fn http(&self, request: &HttpRequest, reply: Reply<()>) {
+        let reply = HttpReply::new(reply);
         match &self.http {
-            Some(http) => catch_unwind(AssertUnwindSafe(|| http(request)))
-                .unwrap_or_else(|_| HttpResponse::text(500, "internal error")),
-            None => HttpResponse::text(426, "this endpoint speaks WebSocket only")
-                .header("Upgrade", "websocket"),
+            // A panic drops the unanswered reply, which sends 500.
+            Some(handler) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| handler(request, reply)));
+            }
+            None => reply.send(
+                HttpResponse::text(426, "this endpoint speaks WebSocket only")
+                    .header("Upgrade", "websocket"),
+            ),
         }
     }
 

@@ -5,7 +5,7 @@ use std::net::ToSocketAddrs;
 use std::sync::Arc;
 
 use super::handlers::{App, Handlers};
-use super::{Handle, Loops, Upgrade};
+use super::{Handle, HttpReply, Loops, Upgrade};
 use crate::config::Config;
 use crate::handshake::{HttpRequest, HttpResponse, UpgradeRequest};
 use crate::runtime::{Security, new_loops};
@@ -65,8 +65,18 @@ impl<D: Default + Send + 'static> Server<D> {
     /// `Connection: close`, and may upgrade to a WebSocket later. The wait for each request
     /// head and body is bounded by `handshake_timeout`.
     pub fn on_http(
-        mut self,
+        self,
         handler: impl Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    ) -> Self {
+        self.on_http_reply(move |request, reply| reply.send(handler(request)))
+    }
+
+    /// Answers plain HTTP requests as [`on_http`](Self::on_http) does, through an
+    /// [`HttpReply`] that may be sent later from another thread (a long-poll held open
+    /// until there is news, for up to [`Config::http_answer_timeout`]).
+    pub fn on_http_reply(
+        mut self,
+        handler: impl Fn(&HttpRequest, HttpReply) + Send + Sync + 'static,
     ) -> Self {
         self.app.http = Some(Box::new(handler));
         self

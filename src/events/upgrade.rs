@@ -56,6 +56,6 @@ impl<D: Send + 'static> Upgrade<D> {
     /// Refuses with `response` (401 with a body, 403, 404...); the connection closes
     /// after it.
     pub fn refuse(self, response: HttpResponse) {
-        self.reply.answer(Answer::Refuse(response));
+        self.reply.answer(Answer::Respond(response));
     }
 }

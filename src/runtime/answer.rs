@@ -1,5 +1,5 @@
-//! The answer to an upgrade request, which the application may give at once or later, from
-//! any thread: a [`Reply`] (held by the application) and the loop's side of it, sharing one
+//! The answer to an upgrade request or a plain HTTP request, which the application may give
+//! at once or later, from any thread: a [`Reply`] (held by the application) and the loop's side of it, sharing one
 //! cell. A reply given while the handler runs is taken by the loop when the handler returns;
 //! one given later is stored and the loop is woken to take it. A reply dropped unanswered
 //! refuses the upgrade with 500, so a forgotten one cannot hold a connection open (the
@@ -12,8 +12,10 @@ use crate::handshake::{Accept, HttpResponse};
 
 /// What the application decided.
 pub(crate) enum Answer<D> {
+    /// Open the WebSocket (upgrades only).
     Accept(Accept, D),
-    Refuse(HttpResponse),
+    /// Send this response: an upgrade's refusal, or a plain request's answer.
+    Respond(HttpResponse),
 }
 
 enum State<D> {
@@ -95,8 +97,8 @@ impl<D> std::fmt::Debug for Reply<D> {
 impl<D> Drop for Reply<D> {
     fn drop(&mut self) {
         if !self.answered {
-            let refusal = HttpResponse::text(500, "the upgrade was not answered");
-            self.store(Answer::Refuse(refusal));
+            let refusal = HttpResponse::text(500, "the request was not answered");
+            self.store(Answer::Respond(refusal));
         }
     }
 }
@@ -196,7 +198,7 @@ mod tests {
         drop(reply);
         assert!(matches!(commands.try_recv(), Ok(Command::Answered(_))));
         match awaiting.take() {
-            Some(Answer::Refuse(response)) => assert_eq!(response.status(), 500),
+            Some(Answer::Respond(response)) => assert_eq!(response.status(), 500),
             _ => panic!("not refused"),
         }
     }

@@ -42,6 +42,9 @@ enum Phase<D> {
     Upgrading(Box<ClientHandshake>, usize),
     /// Server side: reading the body of a plain HTTP request.
     Body(Box<PendingBody>),
+    /// Server side: a plain HTTP request waits for the application's answer (a long-poll
+    /// held open). Nothing more is read until it comes.
+    HttpAnswering(Box<HttpRequest>, Awaiting<()>),
     /// Writing a plain HTTP response (or a refusal); then the connection closes, or with
     /// HTTP/1.1 keep-alive reads the next request.
     Http(HttpOut),
@@ -167,6 +170,12 @@ struct Extras {
     request: Option<HttpRequest>,
     /// Bytes of the next request, read with the last one's body (HTTP/1.1 pipelining).
     pipelined: Vec<u8>,
+}
+
+/// A deferred answer the application gave, with the request it answers.
+pub(crate) enum Answered<D> {
+    Upgrade(Box<UpgradeRequest>, Answer<D>),
+    Http(Box<HttpRequest>, Answer<()>),
 }
 
 /// What writing a connection's output came to.
@@ -324,6 +333,7 @@ impl<D> Conn<D> {
             Phase::Handshake(_)
                 | Phase::Answering(..)
                 | Phase::Body(_)
+                | Phase::HttpAnswering(..)
                 | Phase::Connecting(_)
                 | Phase::Upgrading(..)
         )
@@ -344,6 +354,7 @@ impl<D> Conn<D> {
             | Phase::Body(_)
             | Phase::Connecting(_)
             | Phase::Upgrading(..) => Some(self.since + config.handshake_timeout),
+            Phase::HttpAnswering(..) => Some(self.since + config.http_answer_timeout),
             Phase::Http(..) | Phase::Draining(_) => Some(self.since + config.close_timeout),
             Phase::Open(connection) => connection.poll_timeout().or_else(|| {
                 connection
@@ -433,7 +444,7 @@ impl<D> Conn<D> {
                 Ok(()) => Readable::Blocked,
                 Err(error) => Readable::Lost(Some(error.into())),
             },
-            Phase::Answering(..) => Readable::Blocked,
+            Phase::Answering(..) | Phase::HttpAnswering(..) => Readable::Blocked,
             Phase::Body(_) => self.read_body_bytes(reader, to_the_end),
             Phase::Http(HttpOut {
                 keep_alive: true, ..
@@ -689,6 +700,7 @@ impl<D> Conn<D> {
             Phase::Handshake(_)
             | Phase::Answering(..)
             | Phase::Body(_)
+            | Phase::HttpAnswering(..)
             | Phase::Connecting(_)
             | Phase::Draining(_) => false,
         };
@@ -839,17 +851,34 @@ impl<D> Conn<D> {
         self.phase = Phase::Answering(request, awaiting);
     }
 
-    /// The answer of a deferred upgrade, if it has come, with its request.
-    pub(crate) fn take_answer(&mut self) -> Option<(Box<UpgradeRequest>, Answer<D>)> {
-        let Phase::Answering(_, awaiting) = &self.phase else {
-            return None;
-        };
-        let answer = awaiting.take()?;
-        let Phase::Answering(request, _) = std::mem::replace(&mut self.phase, Phase::Draining(0))
-        else {
-            return None;
-        };
-        Some((request, answer))
+    /// The application has not answered a plain HTTP request yet: wait for it.
+    pub(crate) fn await_http_answer(
+        &mut self,
+        request: Box<HttpRequest>,
+        awaiting: Awaiting<()>,
+        now: Instant,
+    ) {
+        self.phase = Phase::HttpAnswering(request, awaiting);
+        self.since = now;
+    }
+
+    /// The answer of a deferred upgrade or plain request, if it has come, with its request.
+    pub(crate) fn take_answer(&mut self) -> Option<Answered<D>> {
+        let ready = match &self.phase {
+            Phase::Answering(_, awaiting) => awaiting.take().map(Ok),
+            Phase::HttpAnswering(_, awaiting) => awaiting.take().map(Err),
+            _ => None,
+        }?;
+        match (
+            std::mem::replace(&mut self.phase, Phase::Draining(0)),
+            ready,
+        ) {
+            (Phase::Answering(request, _), Ok(answer)) => Some(Answered::Upgrade(request, answer)),
+            (Phase::HttpAnswering(request, _), Err(answer)) => {
+                Some(Answered::Http(request, answer))
+            }
+            _ => None,
+        }
     }
 
     /// Applies the application's answer to an upgrade: the 101 and an open WebSocket, or
@@ -865,7 +894,7 @@ impl<D> Conn<D> {
         now: Instant,
     ) -> bool {
         let (accept, data) = match answer {
-            Answer::Refuse(response) => {
+            Answer::Respond(response) => {
                 self.respond(&response, now);
                 return false;
             }

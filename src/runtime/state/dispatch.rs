@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use super::{LoopState, SocketRef};
 use crate::error::{Error, Timeout};
-use crate::handshake::{HttpRequest, Incoming, UpgradeRequest};
+use crate::handshake::{HttpRequest, HttpResponse, Incoming, UpgradeRequest};
 use crate::protocol::{CloseCode, Event};
 use crate::runtime::Application;
 use crate::runtime::answer::{Answer, Reply};
 use crate::runtime::commands::SocketId;
-use crate::runtime::conn::{Conn, Deadline, Readable};
+use crate::runtime::conn::{Answered, Conn, Deadline, Readable};
 use crate::runtime::timers::Target;
 
 /// Most reads from one socket between two polls, so that a peer that sends faster than the
@@ -42,7 +42,7 @@ impl<D: Default + Send + 'static> LoopState<D> {
                     }
                 }
                 Readable::Request(incoming) => self.answer_request(app, key, incoming),
-                Readable::Http(request) => self.answer_http(app, key, &request),
+                Readable::Http(request) => self.answer_http(app, key, request),
                 Readable::Opened => self.opened(app, key),
                 Readable::Lost(error) => {
                     self.lost(app, key, error);
@@ -59,11 +59,34 @@ impl<D: Default + Send + 'static> LoopState<D> {
 
     /// A plain HTTP request arrived, body and all: the application answers; with HTTP/1.1
     /// keep-alive the connection then waits for the next request.
-    fn answer_http<A>(&mut self, app: &A, key: usize, request: &HttpRequest)
+    fn answer_http<A>(&mut self, app: &A, key: usize, request: HttpRequest)
     where
         A: Application<Data = D>,
     {
-        let response = app.http(request);
+        let Some(conn) = self.conns.get(key) else {
+            return;
+        };
+        let (reply, awaiting) = Reply::new(self.shared.clone(), conn.id());
+        app.http(&request, reply);
+        match awaiting.after_handler() {
+            Some(answer) => self.apply_http_answer(key, &request, answer),
+            None => {
+                let now = self.now;
+                if let Some(conn) = self.conns.get_mut(key) {
+                    conn.await_http_answer(Box::new(request), awaiting, now);
+                }
+                self.arm(key);
+            }
+        }
+    }
+
+    /// Sends the application's answer to a plain HTTP request; with HTTP/1.1 keep-alive
+    /// the connection then waits for the next request.
+    fn apply_http_answer(&mut self, key: usize, request: &HttpRequest, answer: Answer<()>) {
+        let response = match answer {
+            Answer::Respond(response) => response,
+            Answer::Accept(..) => HttpResponse::text(500, "an HTTP request cannot be accepted"),
+        };
         let keep_alive = request.keeps_alive() && !self.stopping;
         let now = self.now;
         if let Some(conn) = self.conns.get_mut(key) {
@@ -104,7 +127,7 @@ impl<D: Default + Send + 'static> LoopState<D> {
                     .get_mut(key)
                     .and_then(|conn| conn.read_body(request, &config, now));
                 match complete {
-                    Some(request) => self.answer_http(app, key, &request),
+                    Some(request) => self.answer_http(app, key, request),
                     None => self.mark_dirty(key),
                 }
                 return;
@@ -134,8 +157,15 @@ impl<D: Default + Send + 'static> LoopState<D> {
         A: Application<Data = D>,
     {
         let key = self.key_of(id)?;
-        let (request, answer) = self.conns.get_mut(key)?.take_answer()?;
-        self.apply_answer(app, key, &request, answer).then_some(key)
+        match self.conns.get_mut(key)?.take_answer()? {
+            Answered::Upgrade(request, answer) => {
+                self.apply_answer(app, key, &request, answer).then_some(key)
+            }
+            Answered::Http(request, answer) => {
+                self.apply_http_answer(key, &request, answer);
+                None
+            }
+        }
     }
 
     fn apply_answer<A>(

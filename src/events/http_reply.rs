@@ -1,0 +1,52 @@
+//! [`HttpReply`]: the answer to a plain HTTP request, to give at once or later, from any
+//! thread: a long-poll (Engine.IO's transport, a comet endpoint) holds its request until
+//! there is something to say, without holding the loop.
+
+use crate::handshake::HttpResponse;
+use crate::runtime::{Answer, Reply};
+
+/// A pending plain HTTP request, handed to [`Server::on_http_reply`]: answer it exactly
+/// once. It is `Send`, so the answer can come from another thread; the loop goes on serving
+/// its other connections meanwhile and reads nothing more from this one until the answer
+/// comes. A reply dropped unanswered sends 500; one not answered within
+/// [`http_answer_timeout`](crate::Config::http_answer_timeout) drops the connection. With
+/// HTTP/1.1 keep-alive the connection then reads its next request.
+///
+/// [`Server::on_http_reply`]: super::Server::on_http_reply
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use rfc6455::events::{Handlers, Server};
+/// use rfc6455::handshake::HttpResponse;
+///
+/// Server::new(Handlers::<()>::new())
+///     .on_http_reply(|request, reply| {
+///         if request.path() == "/poll" {
+///             // Held until there is news; here, a second.
+///             std::thread::spawn(move || {
+///                 std::thread::sleep(Duration::from_secs(1));
+///                 reply.send(HttpResponse::text(200, "news"));
+///             });
+///         } else {
+///             reply.send(HttpResponse::text(404, "nothing here"));
+///         }
+///     })
+///     .bind("127.0.0.1:8080")?
+///     .run()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct HttpReply {
+    reply: Reply<()>,
+}
+
+impl HttpReply {
+    pub(crate) fn new(reply: Reply<()>) -> Self {
+        HttpReply { reply }
+    }
+
+    /// Sends `response`.
+    pub fn send(self, response: HttpResponse) {
+        self.reply.answer(Answer::Respond(response));
+    }
+}
