@@ -1,9 +1,14 @@
 // uWebSockets.js peer for scripts/bench.sh:  node benches/peers/uws.js PORT [echo|broadcast]
+//   [--tls CERT_PEM KEY_PEM [--low-memory]]
 //
 //   echo (default): every message comes back with its isBinary flag, on any path.
 //   broadcast:      connections on /sub are subscribers (topic "bench"); every message
 //                   received on /pub is published once to the topic (app.publish encodes
 //                   the frame once), not echoed to the publisher.
+//   --tls:          an SSLApp (uSockets over the BoringSSL this build of uWS.js links in,
+//                   with its defaults) instead of an App, for scripts/bench-tls.sh;
+//                   --low-memory adds ssl_prefer_low_memory_usage (SSL_MODE_RELEASE_BUFFERS,
+//                   which asks the TLS library to free an idle connection's buffers).
 //
 // uWS.js 20.30 from the npm package @trufflesuite/uws-js-unofficial. Its entry point
 // (src/uws.js) silently falls back to a JavaScript implementation built on `ws` when the
@@ -19,8 +24,25 @@ const addon = join(here, 'node_modules/@trufflesuite/uws-js-unofficial/binaries'
   `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`);
 const uWS = require(addon); // throws (exit 1) if the native addon cannot load
 
-const port = Number(process.argv[2] || 9302);
-const mode = process.argv[3] || 'echo';
+const args = process.argv.slice(2);
+let tls = null;
+let lowMemory = false;
+const tlsAt = args.indexOf('--tls');
+if (tlsAt >= 0) {
+  tls = { cert_file_name: args[tlsAt + 1], key_file_name: args[tlsAt + 2] };
+  if (!tls.cert_file_name || !tls.key_file_name) {
+    console.error('usage: uws.js PORT [echo|broadcast] [--tls CERT_PEM KEY_PEM [--low-memory]]');
+    process.exit(2);
+  }
+  args.splice(tlsAt, 3);
+}
+const lowAt = args.indexOf('--low-memory');
+if (lowAt >= 0) {
+  lowMemory = true;
+  args.splice(lowAt, 1);
+}
+const port = Number(args[0] || 9302);
+const mode = args[1] || 'echo';
 const MIB = 1024 * 1024;
 
 // Settings shared by both modes: no compression, 64 MiB messages, no idle timeout or
@@ -36,7 +58,7 @@ const common = {
   closeOnBackpressureLimit: false,
 };
 
-const app = uWS.App();
+const app = tls ? uWS.SSLApp({ ...tls, ssl_prefer_low_memory_usage: lowMemory }) : uWS.App();
 if (mode === 'echo') {
   app.ws('/*', {
     ...common,
@@ -72,5 +94,5 @@ app.listen('127.0.0.1', port, (listenSocket) => {
     console.error(`uws.js: cannot listen on 127.0.0.1:${port}`);
     process.exit(1);
   }
-  console.log(`listening on ${port}`);
+  console.log(`listening on ${port}${tls ? ' (TLS)' : ''}`);
 });
