@@ -74,6 +74,12 @@ fn echo_round_trips(socket: &mut WebSocket<ClientStream>) {
     assert_eq!(next_message(socket).as_text(), Some("héllo"));
 }
 
+/// Round trips, then the close handshake; the socket is dropped (its TCP closed) after.
+fn echo_and_close(mut socket: WebSocket<ClientStream>) {
+    echo_round_trips(&mut socket);
+    socket.close(CloseCode::NORMAL, "").unwrap();
+}
+
 #[test]
 fn a_blocking_client_echoes_over_wss_by_name_and_by_address() {
     let certs = certs::localhost();
@@ -136,10 +142,8 @@ fn a_server_certificate_from_an_unknown_ca_is_a_certificate_error() {
         "{error:?}"
     );
     // The server is unharmed.
-    let mut socket = connect(&format!("wss://localhost:{port}/"), &trusting(&certs)).unwrap();
-    echo_round_trips(&mut socket);
-    socket.close(CloseCode::NORMAL, "").unwrap();
-    drop(socket);
+    let socket = connect(&format!("wss://localhost:{port}/"), &trusting(&certs)).unwrap();
+    echo_and_close(socket);
     server.shutdown().unwrap();
 }
 
@@ -252,14 +256,12 @@ fn tls_garbage_gets_an_alert_and_the_server_keeps_serving() {
         // A TLS alert record (content type 21), then the end.
         assert_eq!(answer.first(), Some(&0x15), "{answer:?} after {bytes:?}");
     }
-    let mut socket = connect(
+    let socket = connect(
         &format!("wss://localhost:{}/", address.port()),
         &trusting(&certs),
     )
     .unwrap();
-    echo_round_trips(&mut socket);
-    socket.close(CloseCode::NORMAL, "").unwrap();
-    drop(socket);
+    echo_and_close(socket);
     server.shutdown().unwrap();
 }
 
@@ -358,14 +360,12 @@ fn pem_files_load_alpn_says_http_1_1_and_a_wrong_key_is_refused() {
         .spawn()
         .unwrap();
     let port = server.local_addr().unwrap().port();
-    let mut socket = connect(&format!("wss://localhost:{port}/"), &trusting(&certs)).unwrap();
+    let socket = connect(&format!("wss://localhost:{port}/"), &trusting(&certs)).unwrap();
     let ClientStream::Tls(tls) = socket.get_ref() else {
         panic!("not TLS")
     };
     assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
-    echo_round_trips(&mut socket);
-    socket.close(CloseCode::NORMAL, "").unwrap();
-    drop(socket);
+    echo_and_close(socket);
     server.shutdown().unwrap();
 }
 

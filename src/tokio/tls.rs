@@ -43,17 +43,8 @@ where
     F: FnOnce(&UpgradeRequest) -> Result<Accept, HttpResponse>,
 {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls.config().clone());
-    let started = ::tokio::time::Instant::now();
-    let stream = match ::tokio::time::timeout(config.handshake_timeout, acceptor.accept(tcp)).await
-    {
-        Ok(stream) => stream?,
-        Err(_) => return Err(Timeout::Handshake.into()),
-    };
-    let left = config.handshake_timeout.saturating_sub(started.elapsed());
-    let rest = Config {
-        handshake_timeout: left,
-        ..config.clone()
-    };
+    let accepting = async { Ok(acceptor.accept(tcp).await?) };
+    let (stream, rest) = tls_within_timeout(config, accepting).await?;
     accept_with(stream, &rest, decide).await
 }
 
@@ -71,20 +62,29 @@ pub async fn connect_tls(
     }
     let name = server_name(url.host())?;
     let connector = tokio_rustls::TlsConnector::from(tls.config().clone());
-    let started = ::tokio::time::Instant::now();
     let connecting = async {
         let tcp = TcpStream::connect(url.authority()).await?;
         tcp.set_nodelay(true)?;
-        Ok::<_, Error>(connector.connect(name, tcp).await?)
+        Ok(connector.connect(name, tcp).await?)
     };
-    let stream = match ::tokio::time::timeout(config.handshake_timeout, connecting).await {
+    let (stream, rest) = tls_within_timeout(config, connecting).await?;
+    client(stream, request, &rest).await
+}
+
+/// Runs the TLS part of a handshake within `config.handshake_timeout`; returns its stream
+/// and the config the upgrade then runs with: the same, with the time that is left.
+async fn tls_within_timeout<T>(
+    config: &Config,
+    tls: impl Future<Output = Result<T, Error>>,
+) -> Result<(T, Config), Error> {
+    let started = ::tokio::time::Instant::now();
+    let stream = match ::tokio::time::timeout(config.handshake_timeout, tls).await {
         Ok(stream) => stream?,
         Err(_) => return Err(Timeout::Handshake.into()),
     };
-    let left = config.handshake_timeout.saturating_sub(started.elapsed());
     let rest = Config {
-        handshake_timeout: left,
+        handshake_timeout: config.handshake_timeout.saturating_sub(started.elapsed()),
         ..config.clone()
     };
-    client(stream, request, &rest).await
+    Ok((stream, rest))
 }
