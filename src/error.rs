@@ -41,7 +41,7 @@ pub enum Error {
     /// `tls`).
     #[cfg(feature = "tls")]
     #[error("TLS error: {0}")]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] TlsError),
 }
 
 /// An I/O error, or the TLS error a TLS stream's I/O error carries (so that a refused
@@ -49,7 +49,7 @@ pub enum Error {
 impl From<std::io::Error> for Error {
     fn from(error: std::io::Error) -> Error {
         #[cfg(feature = "tls")]
-        if let Some(tls) = crate::tls::tls_error_in(&error) {
+        if let Some(tls) = tls_error_in(&error) {
             return Error::Tls(tls);
         }
         Error::Io(error)
@@ -400,4 +400,59 @@ pub enum Timeout {
     /// The peer did not complete the close handshake within `close_timeout`.
     #[error("the close handshake took longer than the close timeout")]
     Close,
+}
+
+/// What went wrong setting up or running TLS.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The peer's certificate was refused: an unknown issuer, a name that does not match
+    /// the host, an expired one... (a client's `on_error` gets this for a bad server
+    /// certificate).
+    #[error("the peer's certificate was refused: {0:?}")]
+    Certificate(rustls::CertificateError),
+    /// The peer sent something TLS forbids, or the handshake failed otherwise (no common
+    /// version or cipher suite, an alert from the peer).
+    #[error("TLS failed: {0}")]
+    Protocol(rustls::Error),
+    /// A PEM file or buffer held no usable certificate or key, or could not be read.
+    #[error("no usable {what} in the PEM input: {detail}")]
+    Pem {
+        /// `"certificate"` or `"private key"`.
+        what: &'static str,
+        /// What the PEM reader said.
+        detail: String,
+    },
+    /// The certificate and key do not form a usable server identity (the key does not
+    /// match, or its type is not supported).
+    #[error("the certificate and key are not usable: {0}")]
+    Identity(rustls::Error),
+    /// The URL's host is not a DNS name or IP address a certificate can be checked against.
+    #[error("{0:?} is not a name a certificate can be checked against")]
+    InvalidServerName(String),
+    /// The platform offered no trusted root certificate (no CA bundle installed); use
+    /// [`TlsConnector::with_ca_pem`](crate::tls::TlsConnector::with_ca_pem).
+    #[error("no trusted root certificates found on this platform: {0}")]
+    NoPlatformRoots(String),
+}
+
+#[cfg(feature = "tls")]
+impl From<rustls::Error> for TlsError {
+    fn from(error: rustls::Error) -> Self {
+        match error {
+            rustls::Error::InvalidCertificate(certificate) => TlsError::Certificate(certificate),
+            other => TlsError::Protocol(other),
+        }
+    }
+}
+
+#[cfg(feature = "tls")]
+/// The TLS error an I/O error from a TLS stream carries, if it carries one.
+pub(crate) fn tls_error_in(error: &std::io::Error) -> Option<TlsError> {
+    let inner = error.get_ref()?;
+    if let Some(error) = inner.downcast_ref::<rustls::Error>() {
+        return Some(TlsError::from(error.clone()));
+    }
+    inner.downcast_ref::<TlsError>().cloned()
 }

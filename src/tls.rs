@@ -25,52 +25,12 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+pub use crate::error::TlsError;
+#[cfg(test)]
+use crate::error::tls_error_in;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
-
-/// What went wrong setting up or running TLS.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum TlsError {
-    /// The peer's certificate was refused: an unknown issuer, a name that does not match
-    /// the host, an expired one... (a client's `on_error` gets this for a bad server
-    /// certificate).
-    #[error("the peer's certificate was refused: {0:?}")]
-    Certificate(rustls::CertificateError),
-    /// The peer sent something TLS forbids, or the handshake failed otherwise (no common
-    /// version or cipher suite, an alert from the peer).
-    #[error("TLS failed: {0}")]
-    Protocol(rustls::Error),
-    /// A PEM file or buffer held no usable certificate or key, or could not be read.
-    #[error("no usable {what} in the PEM input: {detail}")]
-    Pem {
-        /// `"certificate"` or `"private key"`.
-        what: &'static str,
-        /// What the PEM reader said.
-        detail: String,
-    },
-    /// The certificate and key do not form a usable server identity (the key does not
-    /// match, or its type is not supported).
-    #[error("the certificate and key are not usable: {0}")]
-    Identity(rustls::Error),
-    /// The URL's host is not a DNS name or IP address a certificate can be checked against.
-    #[error("{0:?} is not a name a certificate can be checked against")]
-    InvalidServerName(String),
-    /// The platform offered no trusted root certificate (no CA bundle installed); use
-    /// [`TlsConnector::with_ca_pem`].
-    #[error("no trusted root certificates found on this platform: {0}")]
-    NoPlatformRoots(String),
-}
-
-impl From<rustls::Error> for TlsError {
-    fn from(error: rustls::Error) -> Self {
-        match error {
-            rustls::Error::InvalidCertificate(certificate) => TlsError::Certificate(certificate),
-            other => TlsError::Protocol(other),
-        }
-    }
-}
 
 /// The crypto provider every configuration here is built on: *ring* (it builds with a C
 /// compiler alone, and rustls then needs no process-level provider).
@@ -276,15 +236,6 @@ fn pem_error(what: &'static str, error: rustls::pki_types::pem::Error) -> TlsErr
         what,
         detail: error.to_string(),
     }
-}
-
-/// The TLS error an I/O error from a TLS stream carries, if it carries one.
-pub(crate) fn tls_error_in(error: &std::io::Error) -> Option<TlsError> {
-    let inner = error.get_ref()?;
-    if let Some(error) = inner.downcast_ref::<rustls::Error>() {
-        return Some(TlsError::from(error.clone()));
-    }
-    inner.downcast_ref::<TlsError>().cloned()
 }
 
 #[cfg(test)]
