@@ -327,3 +327,34 @@ fn a_dropped_reply_is_a_500_and_one_never_sent_times_out() {
     drop(stream);
     server.shutdown().unwrap();
 }
+
+#[test]
+fn a_head_or_body_refused_in_a_later_read_is_still_answered() {
+    let server = http_server(Config {
+        max_http_body: 10,
+        ..Config::default()
+    });
+    // The refusal comes from bytes that arrive after the socket was last writable: the
+    // response must go out all the same.
+    let cases: [(&[u8], &[u8], &str); 2] = [
+        (
+            b"GET / HTTP/1.1\r\nHost: t\r\n",
+            b"no colon here\r\n\r\n",
+            "400",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"ff\r\n",
+            "413",
+        ),
+    ];
+    for (first, later, status) in cases {
+        let mut stream = connect(&server);
+        stream.write_all(first).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        stream.write_all(later).unwrap();
+        let (head, _) = read_response(&mut stream);
+        assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+    }
+    server.shutdown().unwrap();
+}
