@@ -199,6 +199,7 @@ impl WebSocket<ClientStream> {
             let connector = crate::tls::TlsConnector::platform()?;
             return Self::connect_tls(url, request, config, &connector);
         }
+        #[cfg(not(feature = "tls"))]
         if url.is_secure() {
             return Err(UsageError::InvalidUrl("wss:// needs the feature tls").into());
         }

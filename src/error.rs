@@ -447,12 +447,10 @@ impl From<rustls::Error> for TlsError {
     }
 }
 
+/// The TLS error an I/O error from a TLS stream carries, if it carries one (rustls' own
+/// streams and our transport wrap a `rustls::Error`).
 #[cfg(feature = "tls")]
-/// The TLS error an I/O error from a TLS stream carries, if it carries one.
 pub(crate) fn tls_error_in(error: &std::io::Error) -> Option<TlsError> {
-    let inner = error.get_ref()?;
-    if let Some(error) = inner.downcast_ref::<rustls::Error>() {
-        return Some(TlsError::from(error.clone()));
-    }
-    inner.downcast_ref::<TlsError>().cloned()
+    let tls = error.get_ref()?.downcast_ref::<rustls::Error>()?;
+    Some(TlsError::from(tls.clone()))
 }

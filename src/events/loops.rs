@@ -58,10 +58,7 @@ impl Loops {
         address: impl ToSocketAddrs,
         tls: crate::tls::TlsAcceptor,
     ) -> std::io::Result<SocketAddr> {
-        let security = Security {
-            acceptor: Some(tls),
-        };
-        self.listen_with(address, security)
+        self.listen_with(address, Security::tls(tls))
     }
 
     fn listen_with(

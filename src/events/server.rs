@@ -118,10 +118,7 @@ impl<D: Default + Send + 'static> Server<D> {
         address: impl ToSocketAddrs,
         tls: crate::tls::TlsAcceptor,
     ) -> std::io::Result<Loops> {
-        let security = Security {
-            acceptor: Some(tls),
-        };
-        self.bind_with(address, security)
+        self.bind_with(address, Security::tls(tls))
     }
 
     fn bind_with(self, address: impl ToSocketAddrs, security: Security) -> std::io::Result<Loops> {

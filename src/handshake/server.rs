@@ -175,6 +175,12 @@ impl HttpRequest {
         self.minor_version() == 1 && !close
     }
 
+    /// The bytes after the head, shared (not copied).
+    #[cfg(feature = "server")]
+    pub(crate) fn remainder_shared(&self) -> Bytes {
+        self.remainder.clone()
+    }
+
     /// The request with its body, once the runtime has read it.
     #[cfg(feature = "server")]
     pub(crate) fn with_body(mut self, body: Bytes) -> HttpRequest {

@@ -445,7 +445,7 @@ impl<D> Conn<D> {
                 Err(error) => Readable::Lost(Some(error.into())),
             },
             Phase::Answering(..) | Phase::HttpAnswering(..) => Readable::Blocked,
-            Phase::Body(_) => self.read_body_bytes(reader, to_the_end),
+            Phase::Body(_) => self.read_body_bytes(reader, now, to_the_end),
             Phase::Http(HttpOut {
                 keep_alive: true, ..
             }) => Readable::Blocked,
@@ -470,20 +470,10 @@ impl<D> Conn<D> {
         let (head, incomplete) = if let Some(bytes) = pipelined {
             (consume(&bytes), Readable::More)
         } else {
-            let (n, head) = match reader.read_head(&mut self.stream, consume) {
-                Ok((0, _)) => return Readable::Lost(None),
+            match head_read(reader.read_head(&mut self.stream, consume), to_the_end) {
                 Ok(read) => read,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Readable::Blocked,
-                Err(e) if e.kind() == ErrorKind::Interrupted => return Readable::More,
-                Err(e) => return Readable::Lost(Some(e.into())),
-            };
-            // A short read drained the socket (see `Reader::read_frames`).
-            let incomplete = if n < Reader::HEAD_READ && !to_the_end {
-                Readable::Blocked
-            } else {
-                Readable::More
-            };
-            (head, incomplete)
+                Err(error) => return no_bytes(error),
+            }
         };
         match head {
             Head::Server(Ok(None)) | Head::Client(Ok(None)) | Head::Neither => incomplete,
@@ -517,7 +507,7 @@ impl<D> Conn<D> {
                 return None;
             }
         };
-        let remainder = bytes::Bytes::copy_from_slice(request.remainder());
+        let remainder = request.remainder_shared();
         let mut pending = Box::new(PendingBody {
             request,
             decoder,
@@ -538,16 +528,14 @@ impl<D> Conn<D> {
     }
 
     /// Reads more of a plain HTTP request's body.
-    fn read_body_bytes(&mut self, reader: &mut Reader, to_the_end: bool) -> Readable {
+    fn read_body_bytes(&mut self, reader: &mut Reader, now: Instant, to_the_end: bool) -> Readable {
         let Phase::Body(pending) = &mut self.phase else {
             return Readable::Blocked;
         };
-        let (n, fed) = match reader.read_head(&mut self.stream, |data| pending.feed(data)) {
-            Ok((0, _)) => return Readable::Lost(None),
+        let read = reader.read_head(&mut self.stream, |data| pending.feed(data));
+        let (fed, incomplete) = match head_read(read, to_the_end) {
             Ok(read) => read,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Readable::Blocked,
-            Err(e) if e.kind() == ErrorKind::Interrupted => return Readable::More,
-            Err(e) => return Readable::Lost(Some(e.into())),
+            Err(error) => return no_bytes(error),
         };
         match fed {
             Ok(true) => {
@@ -557,10 +545,9 @@ impl<D> Conn<D> {
                 };
                 Readable::Http(self.body_complete(*pending))
             }
-            Ok(false) if n < Reader::HEAD_READ && !to_the_end => Readable::Blocked,
-            Ok(false) => Readable::More,
+            Ok(false) => incomplete,
             Err(error) => {
-                self.respond(&HttpResponse::from(&error), self.since);
+                self.respond(&HttpResponse::from(&error), now);
                 Readable::Blocked
             }
         }
@@ -864,21 +851,27 @@ impl<D> Conn<D> {
 
     /// The answer of a deferred upgrade or plain request, if it has come, with its request.
     pub(crate) fn take_answer(&mut self) -> Option<Answered<D>> {
-        let ready = match &self.phase {
-            Phase::Answering(_, awaiting) => awaiting.take().map(Ok),
-            Phase::HttpAnswering(_, awaiting) => awaiting.take().map(Err),
-            _ => None,
-        }?;
-        match (
-            std::mem::replace(&mut self.phase, Phase::Draining(0)),
-            ready,
-        ) {
-            (Phase::Answering(request, _), Ok(answer)) => Some(Answered::Upgrade(request, answer)),
-            (Phase::HttpAnswering(request, _), Err(answer)) => {
-                Some(Answered::Http(request, answer))
+        let answered = match std::mem::replace(&mut self.phase, Phase::Draining(0)) {
+            Phase::Answering(request, awaiting) => match awaiting.take() {
+                Some(answer) => Answered::Upgrade(request, answer),
+                None => {
+                    self.phase = Phase::Answering(request, awaiting);
+                    return None;
+                }
+            },
+            Phase::HttpAnswering(request, awaiting) => match awaiting.take() {
+                Some(answer) => Answered::Http(request, answer),
+                None => {
+                    self.phase = Phase::HttpAnswering(request, awaiting);
+                    return None;
+                }
+            },
+            other => {
+                self.phase = other;
+                return None;
             }
-            _ => None,
-        }
+        };
+        Some(answered)
     }
 
     /// Applies the application's answer to an upgrade: the 101 and an open WebSocket, or
@@ -938,6 +931,31 @@ impl<D> Conn<D> {
         }
         self.phase = Phase::Open(connection);
         self.since = now;
+    }
+}
+
+/// What a read of a head (or a body) came to: what the parser made of the bytes, with
+/// what to do if that was not the end (read again, or wait: a short read drained the
+/// socket, see `Reader::read_frames`); or why no bytes came: the end of the stream
+/// (`None`) or the read's error.
+fn head_read<T>(
+    read: std::io::Result<(usize, T)>,
+    to_the_end: bool,
+) -> Result<(T, Readable), Option<std::io::Error>> {
+    match read.map_err(Some)? {
+        (0, _) => Err(None),
+        (n, parsed) if n < Reader::HEAD_READ && !to_the_end => Ok((parsed, Readable::Blocked)),
+        (_, parsed) => Ok((parsed, Readable::More)),
+    }
+}
+
+/// The outcome of a head (or body) read that brought no bytes.
+fn no_bytes(error: Option<std::io::Error>) -> Readable {
+    match error {
+        None => Readable::Lost(None),
+        Some(e) if e.kind() == ErrorKind::WouldBlock => Readable::Blocked,
+        Some(e) if e.kind() == ErrorKind::Interrupted => Readable::More,
+        Some(e) => Readable::Lost(Some(e.into())),
     }
 }
 

@@ -42,6 +42,18 @@ struct Ready {
     read_closed: bool,
 }
 
+impl Ready {
+    /// A connection to read though no poll event said so.
+    fn read_again(key: usize) -> Ready {
+        Ready {
+            key,
+            readable: true,
+            writable: false,
+            read_closed: false,
+        }
+    }
+}
+
 /// One event loop.
 pub(crate) struct EventLoop<A: Application> {
     app: Arc<A>,
@@ -207,13 +219,8 @@ impl<A: Application> EventLoop<A> {
         self.state.fire_timers(app);
         self.state.flush_dirty(app);
         // Keep-alive connections that answered a request read the next one next turn.
-        let rereads = self.state.take_rereads().map(|key| Ready {
-            key,
-            readable: true,
-            writable: false,
-            read_closed: false,
-        });
-        self.unread.extend(rereads);
+        self.unread
+            .extend(self.state.take_rereads().map(Ready::read_again));
     }
 
     /// Accepts every waiting connection of every listener; each goes to the loops in turn.
@@ -275,12 +282,7 @@ impl<A: Application> EventLoop<A> {
                 Command::Answered(id) => {
                     // Bytes may have come while the answer was awaited: read them.
                     if let Some(key) = self.state.answered(app, id) {
-                        self.unread.push(Ready {
-                            key,
-                            readable: true,
-                            writable: false,
-                            read_closed: false,
-                        });
+                        self.unread.push(Ready::read_again(key));
                     }
                 }
                 Command::Shutdown => self.begin_shutdown(),

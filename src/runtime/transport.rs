@@ -113,7 +113,11 @@ impl Read for Transport {
 
 impl Write for Transport {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.write_vectored(&[IoSlice::new(bytes)])
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &mut self.tls {
+            return tls.write(&mut self.tcp, &[IoSlice::new(bytes)]);
+        }
+        self.tcp.write(bytes)
     }
 
     fn write_vectored(&mut self, slices: &[IoSlice<'_>]) -> std::io::Result<usize> {
@@ -121,10 +125,7 @@ impl Write for Transport {
         if let Some(tls) = &mut self.tls {
             return tls.write(&mut self.tcp, slices);
         }
-        match slices {
-            [only] => self.tcp.write(only),
-            _ => self.tcp.write_vectored(slices),
-        }
+        self.tcp.write_vectored(slices)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -177,11 +178,9 @@ impl TlsSession {
             };
             self.plaintext = state.plaintext_bytes_to_read();
             // Handshake flights and the like go out now; what TCP will not take yet goes
-            // when it is writable (the loop flushes every writable connection).
+            // when it is writable (the loop flushes every writable connection). After the
+            // peer's close_notify, `read_tls` says the end (`Ok(0)`) on the next pass.
             self.send_records(tcp)?;
-            if state.peer_has_closed() && self.plaintext == 0 {
-                return Ok(filled);
-            }
         }
     }
 
@@ -223,6 +222,14 @@ pub(crate) struct Security {
 }
 
 impl Security {
+    /// TLS with `acceptor`.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls(acceptor: crate::tls::TlsAcceptor) -> Security {
+        Security {
+            acceptor: Some(acceptor),
+        }
+    }
+
     /// The transport of a connection accepted under this security.
     pub(crate) fn accepted(&self, tcp: TcpStream) -> Result<Transport, crate::error::Error> {
         #[cfg(feature = "tls")]
