@@ -13,7 +13,7 @@ import sys
 # Lowest first. A module may name only modules listed before it.
 LAYERS = [
     # leaves
-    "close_code", "http_syntax", "random",
+    "close_code", "http_syntax", "random", "read_size",
     "extension", "error",
     # the sans-IO core
     "frame", "deflate", "config", "protocol", "handshake",

@@ -92,6 +92,8 @@ pub mod handshake;
 mod http_syntax;
 mod protocol;
 mod random;
+#[cfg(any(feature = "server", feature = "tokio"))]
+mod read_size;
 
 #[cfg(feature = "blocking")]
 pub mod blocking;

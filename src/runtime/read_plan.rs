@@ -13,12 +13,7 @@ use bytes::BytesMut;
 
 use super::io::{WriteOnlyRead, read_into};
 use crate::protocol::Connection;
-
-/// The smallest and largest read the loop asks for; it adapts between them (a read that
-/// fills its buffer doubles the next one, a short one halves it), so small messages do not
-/// pay to zero a large buffer and large ones do not pay for many small reads.
-const MIN_READ: usize = 4 * 1024;
-const MAX_READ: usize = 256 * 1024;
+use crate::read_size::{MAX_READ, MIN_READ, adapt_read_size};
 
 /// The loop's read buffers. One is lent to the connection being served; a message queued
 /// for writing without a copy keeps a reference into it, so it cannot be reused until the
@@ -97,17 +92,6 @@ impl ReadBuffers {
             self.buffers.remove(0);
         }
         self.buffers.push(buffer);
-    }
-}
-
-/// The next read size after a read of `read` bytes into `size` bytes of room.
-fn adapt_read_size(size: usize, read: usize) -> usize {
-    if read == size {
-        (size * 2).min(MAX_READ)
-    } else if read < size / 4 {
-        (size / 2).max(MIN_READ)
-    } else {
-        size
     }
 }
 
@@ -480,14 +464,5 @@ mod tests {
         let allocation = own.as_ptr();
         pool.put_small(own);
         assert_eq!(pool.take(2 * MAX_SMALL).as_ptr(), allocation);
-    }
-
-    #[test]
-    fn read_size_adapts_within_bounds() {
-        assert_eq!(adapt_read_size(MIN_READ, MIN_READ), 2 * MIN_READ);
-        assert_eq!(adapt_read_size(MAX_READ, MAX_READ), MAX_READ);
-        assert_eq!(adapt_read_size(64 * 1024, 100), 32 * 1024);
-        assert_eq!(adapt_read_size(MIN_READ, 1), MIN_READ);
-        assert_eq!(adapt_read_size(64 * 1024, 20_000), 64 * 1024);
     }
 }

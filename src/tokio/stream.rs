@@ -16,12 +16,8 @@ use futures_sink::Sink;
 use crate::config::Config;
 use crate::error::Error;
 use crate::protocol::{CloseCode, Connection, Event, Message, Role, Sendable, State};
+use crate::read_size::{MIN_READ, adapt_read_size};
 
-/// The smallest and largest read: the size adapts between them (a read that fills its room
-/// doubles the next buffer, one that takes less than a quarter halves it), so an idle
-/// connection holds 4 KiB and a busy one reads large messages in few calls.
-const MIN_READ: usize = 4 * 1024;
-const MAX_READ: usize = 256 * 1024;
 /// How many slices one vectored write takes at most: most writes are one slice (small
 /// frames are gathered in the connection's own buffer); a longer queue takes more writes.
 const MAX_SLICES: usize = 8;
@@ -29,17 +25,6 @@ const MAX_SLICES: usize = 8;
 /// The time on tokio's clock (which tests may pause and move), as the core takes it.
 pub(crate) fn now() -> Instant {
     ::tokio::time::Instant::now().into_std()
-}
-
-/// The next read size after a read of `read` bytes into `room`.
-fn adapt_read_size(room: usize, read: usize) -> usize {
-    if read == room {
-        (room * 2).min(MAX_READ)
-    } else if read < room / 4 {
-        (room / 2).max(MIN_READ)
-    } else {
-        room.clamp(MIN_READ, MAX_READ)
-    }
 }
 
 /// Reads once into the spare capacity of `buffer` (growing it to `want` bytes of room),
@@ -249,7 +234,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn poll_read_in(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
         let missing = self.connection.frame_bytes_missing();
         let want = if missing > 0 {
-            missing.clamp(MIN_READ, MAX_READ)
+            missing.clamp(MIN_READ, crate::read_size::MAX_READ)
         } else {
             self.read_size
         };
@@ -588,14 +573,5 @@ mod tests {
             }
             assert_eq!(&buffer[..], b"\xAA\xAAhello");
         });
-    }
-
-    #[test]
-    fn the_read_size_adapts_within_bounds() {
-        assert_eq!(adapt_read_size(MIN_READ, MIN_READ), 2 * MIN_READ);
-        assert_eq!(adapt_read_size(MAX_READ, MAX_READ), MAX_READ);
-        assert_eq!(adapt_read_size(64 * 1024, 100), 32 * 1024);
-        assert_eq!(adapt_read_size(MIN_READ, 1), MIN_READ);
-        assert_eq!(adapt_read_size(64 * 1024, 20_000), 64 * 1024);
     }
 }

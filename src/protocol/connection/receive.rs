@@ -64,13 +64,13 @@ impl Connection {
     /// The buffer of received bytes not yet parsed, for a driver to read into in place; it
     /// then tells how many bytes it appended with [`received`](Self::received). Bytes
     /// appended to a closed connection are dropped there.
-    #[cfg(feature = "tokio")]
+    #[cfg(all(feature = "tokio", not(rfc6455_zeroed_reads)))]
     pub(crate) fn input_mut(&mut self) -> &mut BytesMut {
         &mut self.input
     }
 
     /// `n` bytes were appended through [`input_mut`](Self::input_mut).
-    #[cfg(feature = "tokio")]
+    #[cfg(all(feature = "tokio", not(rfc6455_zeroed_reads)))]
     pub(crate) fn received(&mut self, n: usize) {
         if self.is_closed() {
             self.input.clear();
