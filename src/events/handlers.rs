@@ -10,7 +10,7 @@ use super::{HttpReply, Socket, Upgrade};
 use crate::error::Error;
 use crate::handshake::{HttpRequest, HttpResponse, UpgradeRequest};
 use crate::protocol::{CloseCode, Message};
-use crate::runtime::{Application, Reply, SocketRef};
+use crate::runtime::{Answer, Application, Reply, SocketRef};
 
 type OpenHandler<D> = Box<dyn Fn(&mut Socket<'_, D>) + Send + Sync>;
 type MessageHandler<D> = Box<dyn Fn(&mut Socket<'_, D>, Message) + Send + Sync>;
@@ -163,7 +163,7 @@ impl<D: Default + Send + 'static> Application for App<D> {
         self.keep_request
     }
 
-    fn upgrade(&self, request: &UpgradeRequest, reply: Reply<D>) {
+    fn upgrade(&self, request: &UpgradeRequest, reply: Reply<Answer<D>>) {
         let upgrade = Upgrade::new(reply);
         match &self.upgrade {
             // A panic drops the unanswered upgrade, which refuses it with 500.
@@ -174,7 +174,7 @@ impl<D: Default + Send + 'static> Application for App<D> {
         }
     }
 
-    fn http(&self, request: &HttpRequest, reply: Reply<()>) {
+    fn http(&self, request: &HttpRequest, reply: Reply<HttpResponse>) {
         let reply = HttpReply::new(reply);
         match &self.http {
             // A panic drops the unanswered reply, which sends 500.

@@ -3,7 +3,7 @@
 //! there is something to say, without holding the loop.
 
 use crate::handshake::HttpResponse;
-use crate::runtime::{Answer, Reply};
+use crate::runtime::Reply;
 
 /// A pending plain HTTP request, handed to [`Server::on_http_reply`]: answer it exactly
 /// once. It is `Send`, so the answer can come from another thread; the loop goes on serving
@@ -37,16 +37,16 @@ use crate::runtime::{Answer, Reply};
 /// ```
 #[derive(Debug)]
 pub struct HttpReply {
-    reply: Reply<()>,
+    reply: Reply<HttpResponse>,
 }
 
 impl HttpReply {
-    pub(crate) fn new(reply: Reply<()>) -> Self {
+    pub(crate) fn new(reply: Reply<HttpResponse>) -> Self {
         HttpReply { reply }
     }
 
     /// Sends `response`.
     pub fn send(self, response: HttpResponse) {
-        self.reply.answer(Answer::Respond(response));
+        self.reply.answer(response);
     }
 }

@@ -33,11 +33,11 @@ use crate::runtime::{Answer, Reply};
 /// ```
 #[derive(Debug)]
 pub struct Upgrade<D> {
-    reply: Reply<D>,
+    reply: Reply<Answer<D>>,
 }
 
 impl<D: Send + 'static> Upgrade<D> {
-    pub(crate) fn new(reply: Reply<D>) -> Self {
+    pub(crate) fn new(reply: Reply<Answer<D>>) -> Self {
         Upgrade { reply }
     }
 
@@ -56,6 +56,6 @@ impl<D: Send + 'static> Upgrade<D> {
     /// Refuses with `response` (401 with a body, 403, 404...); the connection closes
     /// after it.
     pub fn refuse(self, response: HttpResponse) {
-        self.reply.answer(Answer::Respond(response));
+        self.reply.answer(Answer::Refuse(response));
     }
 }

@@ -1,60 +1,78 @@
-//! The answer to an upgrade request or a plain HTTP request, which the application may give
-//! at once or later, from any thread: a [`Reply`] (held by the application) and the loop's side of it, sharing one
-//! cell. A reply given while the handler runs is taken by the loop when the handler returns;
-//! one given later is stored and the loop is woken to take it. A reply dropped unanswered
-//! refuses the upgrade with 500, so a forgotten one cannot hold a connection open (the
-//! handshake timeout bounds the wait either way).
+//! The answer to an upgrade request ([`Answer`]) or to a plain HTTP request (an
+//! `HttpResponse`), which the application may give at once or later, from any thread: a
+//! [`Reply`] (held by the application) and the loop's side of it, sharing one cell. A reply
+//! given while the handler runs is taken by the loop when the handler returns; one given
+//! later is stored and the loop is woken to take it. A reply dropped unanswered answers
+//! with 500, so a forgotten one cannot hold a connection open (a timeout bounds the wait
+//! either way).
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::commands::{Command, Shared, SocketId};
 use crate::handshake::{Accept, HttpResponse};
 
-/// What the application decided.
+/// What the application decided about an upgrade.
 pub(crate) enum Answer<D> {
-    /// Open the WebSocket (upgrades only).
+    /// Open the WebSocket, with the connection's data.
     Accept(Accept, D),
-    /// Send this response: an upgrade's refusal, or a plain request's answer.
-    Respond(HttpResponse),
+    /// Refuse it with this response.
+    Refuse(HttpResponse),
 }
 
-enum State<D> {
-    /// The upgrade handler is running: an answer given now is taken when it returns.
+/// What a reply dropped without an answer answers.
+pub(crate) trait Unanswered {
+    fn unanswered() -> Self;
+}
+
+impl Unanswered for HttpResponse {
+    fn unanswered() -> Self {
+        HttpResponse::text(500, "the request was not answered")
+    }
+}
+
+impl<D> Unanswered for Answer<D> {
+    fn unanswered() -> Self {
+        Answer::Refuse(HttpResponse::unanswered())
+    }
+}
+
+enum State<T> {
+    /// The handler is running: an answer given now is taken when it returns.
     InHandler,
     /// The handler returned without answering: an answer given now wakes the loop.
     Deferred,
-    Answered(Answer<D>),
+    Answered(T),
     /// The loop took the answer.
     Taken,
 }
 
-struct Cell<D> {
-    state: Mutex<State<D>>,
+struct Cell<T> {
+    state: Mutex<State<T>>,
 }
 
-impl<D> Cell<D> {
+impl<T> Cell<T> {
     /// The state; a panic elsewhere while it was held leaves it usable (it is plain data).
-    fn lock(&self) -> MutexGuard<'_, State<D>> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// The application's side: answer once, now or later, from any thread.
-pub(crate) struct Reply<D> {
-    cell: Arc<Cell<D>>,
+pub(crate) struct Reply<T: Unanswered> {
+    cell: Arc<Cell<T>>,
     shared: Arc<Shared>,
     id: SocketId,
     answered: bool,
 }
 
 /// The loop's side.
-pub(crate) struct Awaiting<D> {
-    cell: Arc<Cell<D>>,
+pub(crate) struct Awaiting<T> {
+    cell: Arc<Cell<T>>,
 }
 
-impl<D: Send + 'static> Reply<D> {
+impl<T: Unanswered + Send + 'static> Reply<T> {
     /// A reply for connection `id` and the loop's side of it.
-    pub(crate) fn new(shared: Arc<Shared>, id: SocketId) -> (Reply<D>, Awaiting<D>) {
+    pub(crate) fn new(shared: Arc<Shared>, id: SocketId) -> (Reply<T>, Awaiting<T>) {
         let cell = Arc::new(Cell {
             state: Mutex::new(State::InHandler),
         });
@@ -68,15 +86,15 @@ impl<D: Send + 'static> Reply<D> {
         (reply, awaiting)
     }
 
-    pub(crate) fn answer(mut self, answer: Answer<D>) {
+    pub(crate) fn answer(mut self, answer: T) {
         self.answered = true;
         self.store(answer);
     }
 }
 
-impl<D> Reply<D> {
+impl<T: Unanswered> Reply<T> {
     /// Stores the answer, and wakes the loop if its handler has returned already.
-    fn store(&self, answer: Answer<D>) {
+    fn store(&self, answer: T) {
         let mut state = self.cell.lock();
         let wake = matches!(*state, State::Deferred);
         *state = State::Answered(answer);
@@ -88,25 +106,24 @@ impl<D> Reply<D> {
     }
 }
 
-impl<D> std::fmt::Debug for Reply<D> {
+impl<T: Unanswered> std::fmt::Debug for Reply<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reply").field("id", &self.id).finish()
     }
 }
 
-impl<D> Drop for Reply<D> {
+impl<T: Unanswered> Drop for Reply<T> {
     fn drop(&mut self) {
         if !self.answered {
-            let refusal = HttpResponse::text(500, "the request was not answered");
-            self.store(Answer::Respond(refusal));
+            self.store(T::unanswered());
         }
     }
 }
 
-impl<D> Awaiting<D> {
+impl<T> Awaiting<T> {
     /// Called when the handler returns: the answer if it was given, else `None` (the
     /// reply is now deferred: its answer will come with [`Command::Answered`]).
-    pub(crate) fn after_handler(&self) -> Option<Answer<D>> {
+    pub(crate) fn after_handler(&self) -> Option<T> {
         let mut state = self.cell.lock();
         match std::mem::replace(&mut *state, State::Taken) {
             State::Answered(answer) => Some(answer),
@@ -119,7 +136,7 @@ impl<D> Awaiting<D> {
     }
 
     /// Called on [`Command::Answered`]: the answer, if it is there and was not taken.
-    pub(crate) fn take(&self) -> Option<Answer<D>> {
+    pub(crate) fn take(&self) -> Option<T> {
         let mut state = self.cell.lock();
         match std::mem::replace(&mut *state, State::Taken) {
             State::Answered(answer) => Some(answer),
@@ -131,7 +148,7 @@ impl<D> Awaiting<D> {
     }
 }
 
-impl<D> std::fmt::Debug for Awaiting<D> {
+impl<T> std::fmt::Debug for Awaiting<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Awaiting")
     }
@@ -167,7 +184,7 @@ mod tests {
     #[test]
     fn an_answer_given_in_the_handler_is_taken_when_it_returns_without_waking_the_loop() {
         let (shared, commands, _poll) = shared();
-        let (reply, awaiting) = Reply::<u8>::new(shared, SocketId::new(0, 1, 0));
+        let (reply, awaiting) = Reply::<Answer<u8>>::new(shared, SocketId::new(0, 1, 0));
         reply.answer(Answer::Accept(Accept::new(), 7));
         assert_eq!(accepted(awaiting.after_handler()), Some(7));
         assert!(
@@ -181,7 +198,7 @@ mod tests {
     fn an_answer_given_later_wakes_the_loop_which_takes_it() {
         let (shared, commands, _poll) = shared();
         let id = SocketId::new(0, 1, 0);
-        let (reply, awaiting) = Reply::<u8>::new(shared, id);
+        let (reply, awaiting) = Reply::<Answer<u8>>::new(shared, id);
         assert!(awaiting.after_handler().is_none(), "deferred");
         std::thread::spawn(move || reply.answer(Answer::Accept(Accept::new(), 9)))
             .join()
@@ -193,12 +210,12 @@ mod tests {
     #[test]
     fn a_reply_dropped_unanswered_refuses_with_500() {
         let (shared, commands, _poll) = shared();
-        let (reply, awaiting) = Reply::<u8>::new(shared, SocketId::new(0, 1, 0));
+        let (reply, awaiting) = Reply::<Answer<u8>>::new(shared, SocketId::new(0, 1, 0));
         assert!(awaiting.after_handler().is_none());
         drop(reply);
         assert!(matches!(commands.try_recv(), Ok(Command::Answered(_))));
         match awaiting.take() {
-            Some(Answer::Respond(response)) => assert_eq!(response.status(), 500),
+            Some(Answer::Refuse(response)) => assert_eq!(response.status(), 500),
             _ => panic!("not refused"),
         }
     }

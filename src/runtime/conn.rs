@@ -35,7 +35,7 @@ enum Phase<D> {
     Handshake(Box<ServerHandshake>),
     /// Server side: the upgrade request is in; the application's answer is awaited (it may
     /// come later, from another thread). Nothing more is read until it comes.
-    Answering(Box<UpgradeRequest>, Awaiting<D>),
+    Answering(Box<UpgradeRequest>, Awaiting<Answer<D>>),
     /// Client side: the TCP connection is being established.
     Connecting(Box<ClientHandshake>),
     /// Client side: writing the request (`written` bytes so far), then reading the response.
@@ -44,7 +44,7 @@ enum Phase<D> {
     Body(Box<PendingBody>),
     /// Server side: a plain HTTP request waits for the application's answer (a long-poll
     /// held open). Nothing more is read until it comes.
-    HttpAnswering(Box<HttpRequest>, Awaiting<()>),
+    HttpAnswering(Box<HttpRequest>, Awaiting<HttpResponse>),
     /// Writing a plain HTTP response (or a refusal); then the connection closes, or with
     /// HTTP/1.1 keep-alive reads the next request.
     Http(HttpOut),
@@ -175,7 +175,7 @@ struct Extras {
 /// A deferred answer the application gave, with the request it answers.
 pub(crate) enum Answered<D> {
     Upgrade(Box<UpgradeRequest>, Answer<D>),
-    Http(Box<HttpRequest>, Answer<()>),
+    Http(Box<HttpRequest>, HttpResponse),
 }
 
 /// What writing a connection's output came to.
@@ -834,7 +834,11 @@ impl<D> Conn<D> {
     }
 
     /// The application has not answered the upgrade yet: wait for it.
-    pub(crate) fn await_answer(&mut self, request: Box<UpgradeRequest>, awaiting: Awaiting<D>) {
+    pub(crate) fn await_answer(
+        &mut self,
+        request: Box<UpgradeRequest>,
+        awaiting: Awaiting<Answer<D>>,
+    ) {
         self.phase = Phase::Answering(request, awaiting);
     }
 
@@ -842,7 +846,7 @@ impl<D> Conn<D> {
     pub(crate) fn await_http_answer(
         &mut self,
         request: Box<HttpRequest>,
-        awaiting: Awaiting<()>,
+        awaiting: Awaiting<HttpResponse>,
         now: Instant,
     ) {
         self.phase = Phase::HttpAnswering(request, awaiting);
@@ -887,7 +891,7 @@ impl<D> Conn<D> {
         now: Instant,
     ) -> bool {
         let (accept, data) = match answer {
-            Answer::Respond(response) => {
+            Answer::Refuse(response) => {
                 self.respond(&response, now);
                 return false;
             }
@@ -1135,7 +1139,7 @@ mod phase_tests {
                 config: std::sync::Arc::new(config.clone()),
             })
         };
-        let (_reply, awaiting) = super::super::answer::Reply::<u8>::new(shared, conn.id());
+        let (_reply, awaiting) = super::super::answer::Reply::<Answer<u8>>::new(shared, conn.id());
         assert!(awaiting.after_handler().is_none());
         conn.await_answer(Box::new(request), awaiting);
         peer.write_all(b"early frame bytes").unwrap();

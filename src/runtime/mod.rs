@@ -47,7 +47,7 @@ pub(crate) use transport::Security;
 use bytes::Bytes;
 
 use crate::error::Error;
-use crate::handshake::{HttpRequest, UpgradeRequest};
+use crate::handshake::{HttpRequest, HttpResponse, UpgradeRequest};
 use crate::protocol::{CloseCode, Message};
 
 /// What a loop calls on events. Each call gets the connection it concerns as a
@@ -59,10 +59,10 @@ pub(crate) trait Application: Send + Sync + 'static {
     /// Whether each socket keeps its upgrade request (headers, cookies) while it lives.
     fn keeps_request(&self) -> bool;
     /// A WebSocket upgrade arrived: answer it through `reply`, now or later.
-    fn upgrade(&self, request: &UpgradeRequest, reply: Reply<Self::Data>);
+    fn upgrade(&self, request: &UpgradeRequest, reply: Reply<Answer<Self::Data>>);
     /// A plain HTTP request arrived on the WebSocket port, body and all: answer it through
-    /// `reply` ([`Answer::Respond`]), now or later.
-    fn http(&self, request: &HttpRequest, reply: Reply<()>);
+    /// `reply`, now or later.
+    fn http(&self, request: &HttpRequest, reply: Reply<HttpResponse>);
     /// The WebSocket opened.
     fn open(&self, socket: SocketRef<'_, Self::Data>);
     /// A complete message arrived.

@@ -82,11 +82,7 @@ impl<D: Default + Send + 'static> LoopState<D> {
 
     /// Sends the application's answer to a plain HTTP request; with HTTP/1.1 keep-alive
     /// the connection then waits for the next request.
-    fn apply_http_answer(&mut self, key: usize, request: &HttpRequest, answer: Answer<()>) {
-        let response = match answer {
-            Answer::Respond(response) => response,
-            Answer::Accept(..) => HttpResponse::text(500, "an HTTP request cannot be accepted"),
-        };
+    fn apply_http_answer(&mut self, key: usize, request: &HttpRequest, response: HttpResponse) {
         let keep_alive = request.keeps_alive() && !self.stopping;
         let now = self.now;
         if let Some(conn) = self.conns.get_mut(key) {
