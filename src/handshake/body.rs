@@ -49,7 +49,8 @@ pub struct BodyDecoder {
     framing: Framing,
     /// The most body bytes accepted.
     limit: usize,
-    /// Body bytes decoded so far.
+    /// Chunk bytes announced so far (a `Content-Length` is checked against the limit
+    /// before any byte comes).
     decoded: usize,
 }
 
@@ -154,20 +155,17 @@ impl BodyDecoder {
             match self.framing {
                 Framing::Done => break,
                 Framing::Length(remaining) => {
-                    let take = remaining.min(rest.len());
-                    body.extend_from_slice(rest.get(..take).unwrap_or_default());
-                    at += take;
-                    self.decoded += take;
-                    self.framing = match remaining - take {
+                    let (taken, left) = take_data(rest, remaining, body);
+                    at += taken;
+                    self.framing = match left {
                         0 => Framing::Done,
                         left => Framing::Length(left),
                     };
                 }
                 Framing::Chunked(Chunk::Data(remaining)) => {
-                    let take = remaining.min(rest.len());
-                    body.extend_from_slice(rest.get(..take).unwrap_or_default());
-                    at += take;
-                    self.framing = Framing::Chunked(match remaining - take {
+                    let (taken, left) = take_data(rest, remaining, body);
+                    at += taken;
+                    self.framing = Framing::Chunked(match left {
                         0 => Chunk::DataEnd { cr: true },
                         left => Chunk::Data(left),
                     });
@@ -292,6 +290,14 @@ impl BodyDecoder {
         };
         Ok(Framing::Chunked(next))
     }
+}
+
+/// Appends what of `rest` belongs to data with `remaining` bytes still to come; returns
+/// how many bytes it took and how many are still to come.
+fn take_data(rest: &[u8], remaining: usize, body: &mut Vec<u8>) -> (usize, usize) {
+    let take = remaining.min(rest.len());
+    body.extend_from_slice(rest.get(..take).unwrap_or_default());
+    (take, remaining - take)
 }
 
 /// A `Content-Length` value: one or more decimal digits, nothing else (no sign, no list).
