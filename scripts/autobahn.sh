@@ -11,8 +11,8 @@
 #                    --client-example tokio_autobahn_client
 #
 # --tls: the same over wss:// (adds the feature tls). A throwaway CA and a server certificate
-# for 127.0.0.1 and localhost are made with the openssl CLI in a temporary directory, deleted
-# at exit. Server side: `echo --tls CHAIN KEY`, wstest fuzzingclient at wss://127.0.0.1:PORT
+# for 127.0.0.1 and localhost are made by scripts/make-test-certs.sh in a temporary
+# directory, deleted at exit. Server side: `echo --tls CHAIN KEY`, wstest fuzzingclient at wss://127.0.0.1:PORT
 # (it does not check the certificate). Client side: wstest fuzzingserver with that key and
 # certificate, and `autobahn_client wss://... --ca CA` (trusting only the throwaway CA).
 # Reports go to reports/server-tls and reports/client-tls; the ports are 9003 and 9004
@@ -50,14 +50,6 @@ if [ "$tls" = 1 ]; then
     *,tls,*) ;;
     *) features=${features:+$features,}tls ;;
   esac
-  if ! command -v openssl >/dev/null; then
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null 2>&1 || {
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
-    }
-  fi
 fi
 
 scripts/install-wstest.sh
@@ -87,23 +79,9 @@ if [ "$tls" = 1 ]; then
   server_port=9003
   client_port=9004
   certs="$work/tls"
-  mkdir -m 700 "$certs"
-  # A throwaway CA (P-256, 2 days), and a server certificate it signs for localhost and
-  # 127.0.0.1. chain.pem (leaf then CA) is what our server sends; wstest's fuzzingserver
-  # loads only the leaf (server.pem); our client trusts ca.pem alone.
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj "/CN=rfc6455 autobahn throwaway CA" -keyout "$certs/ca.key" -out "$certs/ca.pem" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-    2>"$certs/openssl.log"
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
-    -keyout "$certs/server.key" -out "$certs/server.csr" 2>>"$certs/openssl.log"
-  printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' \
-    'extendedKeyUsage=serverAuth' 'subjectAltName=DNS:localhost,IP:127.0.0.1' >"$certs/server.ext"
-  openssl x509 -req -in "$certs/server.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
-    -CAcreateserial -days 2 -extfile "$certs/server.ext" -out "$certs/server.pem" \
-    2>>"$certs/openssl.log"
-  cat "$certs/server.pem" "$certs/ca.pem" >"$certs/chain.pem"
-  openssl verify -CAfile "$certs/ca.pem" "$certs/server.pem" >/dev/null
+  # chain.pem (leaf then CA) is what our server sends; wstest's fuzzingserver loads only
+  # the leaf (server.pem); our client trusts ca.pem alone.
+  scripts/make-test-certs.sh "$certs"
 fi
 
 port_is_free() {

@@ -27,8 +27,8 @@
 # --key: the server certificate's key (default p256: ECDSA P-256; rsa2048: RSA 2048).
 # --quick: 1 round of 2 s, 1,000 idle connections, one idle run (a smoke test).
 #
-# Certificates (a CA and a server certificate for 127.0.0.1 and localhost) are made with the
-# openssl CLI in a temporary directory, deleted at exit with everything else. Every run's
+# Certificates (a CA and a server certificate for 127.0.0.1 and localhost) are made by
+# scripts/make-test-certs.sh in a temporary directory, deleted at exit with everything else. Every run's
 # JSON line (with the CPU the rest of the machine used meanwhile, "other_cpu_s") goes to
 # --out FILE if given. An echo or handshake run during which other processes took more than
 # --max-other seconds of CPU (default 0.5) is marked "disturbed" and done again, twice at
@@ -85,26 +85,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- certificates ----------------------------------------------------------------------------
-case $key in
-  p256) keygen=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256) ;;
-  rsa2048) keygen=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048) ;;
-  *) echo "bench-tls.sh: --key is p256 or rsa2048" >&2; exit 2 ;;
-esac
-(
-  cd "$work"
-  openssl genpkey "${keygen[@]}" -out ca.key 2>/dev/null
-  openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=rfc6455 bench CA" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
-    -out ca.pem 2>/dev/null
-  openssl genpkey "${keygen[@]}" -out server.key 2>/dev/null
-  openssl req -new -key server.key -subj "/CN=127.0.0.1" -out server.csr 2>/dev/null
-  printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" \
-    "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-    "extendedKeyUsage=serverAuth" >server.ext
-  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 \
-    -extfile server.ext -out server.pem 2>/dev/null
-)
-cert=$work/server.pem server_key=$work/server.key ca=$work/ca.pem
+scripts/make-test-certs.sh "$work/certs" "$key"
+cert=$work/certs/server.pem server_key=$work/certs/server.key ca=$work/certs/ca.pem
 
 # --- builds (copied into $work, so that another build of the tree cannot swap them) ----------
 echo "== building examples/echo and the load generator with --features tls (release)"

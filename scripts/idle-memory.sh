@@ -6,8 +6,8 @@
 # usage: scripts/idle-memory.sh [--tls] [--echo-first SIZE] [connections (default 10000)]
 #
 # --tls: over wss:// (both built with --features tls), with a CA and a server certificate
-# (ECDSA P-256, for 127.0.0.1) made by the openssl CLI in a temporary directory deleted at
-# exit. --echo-first SIZE: each connection first echoes one SIZE-byte message, then goes
+# (ECDSA P-256, for 127.0.0.1 and localhost) made by scripts/make-test-certs.sh in a
+# temporary directory deleted at exit. --echo-first SIZE: each connection first echoes one SIZE-byte message, then goes
 # idle (what the buffers that traffic grew leave behind).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,20 +34,7 @@ else
   certs=$(mktemp -d "${TMPDIR:-/tmp}/rfc6455-idle-tls.XXXXXX")
   server=""
   trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$certs"' EXIT
-  (
-    cd "$certs"
-    ec=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256)
-    openssl genpkey "${ec[@]}" -out ca.key 2>/dev/null
-    openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=rfc6455 idle CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
-      -out ca.pem 2>/dev/null
-    openssl genpkey "${ec[@]}" -out server.key 2>/dev/null
-    openssl req -new -key server.key -subj "/CN=127.0.0.1" -out server.csr 2>/dev/null
-    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "extendedKeyUsage=serverAuth" \
-      >server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-      -sha256 -extfile server.ext -out server.pem 2>/dev/null
-  )
+  scripts/make-test-certs.sh "$certs"
   cargo build --release --features tls --example echo >/dev/null 2>&1 \
     || cargo build --release --features tls --example echo
   load=$(cargo build --release --features tls --bench load --message-format=json 2>/dev/null \
