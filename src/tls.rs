@@ -71,13 +71,15 @@ impl TlsAcceptor {
         cert_chain: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> Result<Self, TlsError> {
-        let chain = CertificateDer::pem_file_iter(cert_chain.as_ref())
-            .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
-            .map_err(|error| pem_error("certificate", error))?;
-        let chain = nonempty(chain)?;
-        let key = PrivateKeyDer::from_pem_file(key.as_ref())
-            .map_err(|error| pem_error("private key", error))?;
-        Self::from_parts(chain, key)
+        let read = |path: &Path, what| {
+            std::fs::read(path).map_err(|error| TlsError::Pem {
+                what,
+                detail: format!("{}: {error}", path.display()),
+            })
+        };
+        let chain = read(cert_chain.as_ref(), "certificate")?;
+        let key = read(key.as_ref(), "private key")?;
+        Self::from_pem(&chain, &key)
     }
 
     /// The same from PEM bytes in memory.
