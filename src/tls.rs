@@ -28,9 +28,11 @@ use std::sync::{Arc, OnceLock};
 pub use crate::error::TlsError;
 #[cfg(test)]
 use crate::error::tls_error_in;
+use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use rustls::server::UnbufferedServerConnection;
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig};
 
 /// The crypto provider every configuration here is built on: *ring* (it builds with a C
 /// compiler alone, and rustls then needs no process-level provider).
@@ -120,9 +122,9 @@ impl TlsAcceptor {
         &self.config
     }
 
-    /// A new server session for one connection.
-    pub(crate) fn session(&self) -> Result<ServerConnection, TlsError> {
-        ServerConnection::new(self.config.clone()).map_err(TlsError::from)
+    /// A new server session for one connection, on rustls' unbuffered API (the loop's).
+    pub(crate) fn unbuffered_session(&self) -> Result<UnbufferedServerConnection, TlsError> {
+        UnbufferedServerConnection::new(self.config.clone()).map_err(TlsError::from)
     }
 }
 
@@ -212,6 +214,15 @@ impl TlsConnector {
     /// A new client session to `host` (a DNS name or an IP address, as in the URL).
     pub(crate) fn session(&self, host: &str) -> Result<ClientConnection, TlsError> {
         ClientConnection::new(self.config.clone(), server_name(host)?).map_err(TlsError::from)
+    }
+
+    /// A new client session to `host`, on rustls' unbuffered API (the loop's).
+    pub(crate) fn unbuffered_session(
+        &self,
+        host: &str,
+    ) -> Result<UnbufferedClientConnection, TlsError> {
+        UnbufferedClientConnection::new(self.config.clone(), server_name(host)?)
+            .map_err(TlsError::from)
     }
 }
 

@@ -10,6 +10,8 @@ use mio::net::{TcpListener, TcpStream};
 use slab::Slab;
 
 use super::client::ClientOrigin;
+#[cfg(feature = "tls")]
+use super::tls_session::TlsSession;
 use super::transport::{Security, Transport};
 use crate::config::Config;
 use crate::error::Error;
@@ -103,8 +105,12 @@ impl Dialer {
                 Some(connector) => connector.clone(),
                 None => crate::tls::TlsConnector::platform()?,
             };
-            let session = connector.session(origin.url.host())?;
-            return Ok((Transport::tls(tcp, session), address, handshake));
+            let session = connector.unbuffered_session(origin.url.host())?;
+            return Ok((
+                Transport::tls(tcp, TlsSession::client(session)),
+                address,
+                handshake,
+            ));
         }
         Ok((Transport::plain(tcp), address, handshake))
     }

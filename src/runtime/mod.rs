@@ -10,7 +10,8 @@
 //! - `read_plan.rs`: where each read goes and what a connection keeps between reads;
 //! - `accept_connect.rs`: accepting, connecting, and waiting to reconnect;
 //! - `answer.rs`: an upgrade's answer, now or later from any thread;
-//! - `transport.rs`: a connection's socket, plain or TLS (feature `tls`);
+//! - `transport.rs`: a connection's socket, plain or TLS (feature `tls`), and `tls_session.rs`
+//!   its TLS session on rustls' unbuffered API;
 //! - `timers.rs`, `commands.rs`, `rooms.rs`, `io.rs`, `client.rs`: one job each.
 //!
 //! The runtime drives the sans-IO core and calls an [`Application`] on events; the event
@@ -31,6 +32,8 @@ mod read_plan;
 mod rooms;
 mod state;
 mod timers;
+#[cfg(feature = "tls")]
+mod tls_session;
 mod transport;
 
 pub use client::Reconnect;
