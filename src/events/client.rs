@@ -113,12 +113,7 @@ impl<D: Default + Send + 'static> Client<D> {
             #[cfg(feature = "tls")]
             tls: self.tls,
         });
-        let app = Arc::new(App {
-            handlers: self.handlers,
-            upgrade: None,
-            http: None,
-            keep_request: false,
-        });
+        let app = Arc::new(App::new(self.handlers));
         let config = Arc::new(self.config);
         let (shared, mut loops) = new_loops(&app, &config, 1, false)?;
         let first = loops.first_mut().ok_or(Error::Closed)?;

@@ -6,6 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bytes::Bytes;
 
+use super::route::{Route, Routes, path_of};
 use super::{HttpReply, Socket, Upgrade};
 use crate::error::Error;
 use crate::handshake::{HttpRequest, HttpResponse, UpgradeRequest};
@@ -148,12 +149,26 @@ impl<D> Handlers<D> {
     }
 }
 
-/// The handlers and the server's own (upgrade, plain HTTP), as the runtime calls them.
+/// The handlers and the server's own (upgrade, plain HTTP), with the routes mounted beside
+/// them, as the runtime calls them.
 pub(crate) struct App<D> {
-    pub(crate) handlers: Handlers<D>,
-    pub(crate) upgrade: Option<UpgradeHandler<D>>,
-    pub(crate) http: Option<HttpHandler>,
+    pub(crate) routes: Routes<D>,
     pub(crate) keep_request: bool,
+}
+
+impl<D> App<D> {
+    /// An application with one set of handlers and nothing else (a client's).
+    pub(crate) fn new(handlers: Handlers<D>) -> Self {
+        App {
+            routes: Routes::new(Route::new(handlers)),
+            keep_request: false,
+        }
+    }
+
+    /// The handlers of the route that accepted this socket.
+    fn handlers_of(&self, socket: &SocketRef<'_, D>) -> &Handlers<D> {
+        &self.routes.serving(path_of(socket.target())).handlers
+    }
 }
 
 impl<D: Default + Send + 'static> Application for App<D> {
@@ -165,7 +180,7 @@ impl<D: Default + Send + 'static> Application for App<D> {
 
     fn upgrade(&self, request: &UpgradeRequest, reply: Reply<Answer<D>>) {
         let upgrade = Upgrade::new(reply);
-        match &self.upgrade {
+        match &self.routes.serving(request.path()).upgrade {
             // A panic drops the unanswered upgrade, which refuses it with 500.
             Some(handler) => {
                 let _ = catch_unwind(AssertUnwindSafe(|| handler(request, upgrade)));
@@ -176,7 +191,7 @@ impl<D: Default + Send + 'static> Application for App<D> {
 
     fn http(&self, request: &HttpRequest, reply: Reply<HttpResponse>) {
         let reply = HttpReply::new(reply);
-        match &self.http {
+        match &self.routes.serving(request.path()).http {
             // A panic drops the unanswered reply, which sends 500.
             Some(handler) => {
                 let _ = catch_unwind(AssertUnwindSafe(|| handler(request, reply)));
@@ -189,48 +204,51 @@ impl<D: Default + Send + 'static> Application for App<D> {
     }
 
     fn open(&self, socket: SocketRef<'_, D>) {
-        run_guarded(socket, self.handlers.open.as_deref(), |handler, socket| {
+        let handler = self.handlers_of(&socket).open.as_deref();
+        run_guarded(socket, handler, |handler, socket| {
             handler(socket);
         });
     }
 
     fn message(&self, socket: SocketRef<'_, D>, message: Message) {
-        run_guarded(
-            socket,
-            self.handlers.message.as_deref(),
-            |handler, socket| {
-                handler(socket, message);
-            },
-        );
+        let handler = self.handlers_of(&socket).message.as_deref();
+        run_guarded(socket, handler, |handler, socket| {
+            handler(socket, message);
+        });
     }
 
     fn ping(&self, socket: SocketRef<'_, D>, payload: Bytes) {
-        run_guarded(socket, self.handlers.ping.as_deref(), |handler, socket| {
+        let handler = self.handlers_of(&socket).ping.as_deref();
+        run_guarded(socket, handler, |handler, socket| {
             handler(socket, payload);
         });
     }
 
     fn pong(&self, socket: SocketRef<'_, D>, payload: Bytes) {
-        run_guarded(socket, self.handlers.pong.as_deref(), |handler, socket| {
+        let handler = self.handlers_of(&socket).pong.as_deref();
+        run_guarded(socket, handler, |handler, socket| {
             handler(socket, payload);
         });
     }
 
     fn drain(&self, socket: SocketRef<'_, D>) {
-        run_guarded(socket, self.handlers.drain.as_deref(), |handler, socket| {
+        let handler = self.handlers_of(&socket).drain.as_deref();
+        run_guarded(socket, handler, |handler, socket| {
             handler(socket);
         });
     }
 
     fn close(&self, socket: SocketRef<'_, D>, code: CloseCode, reason: &str) {
         // The connection is over already: after a panic here there is nothing to fail.
-        run_guarded(socket, self.handlers.close.as_deref(), |handler, socket| {
+        let handler = self.handlers_of(&socket).close.as_deref();
+        run_guarded(socket, handler, |handler, socket| {
             handler(socket, code, reason);
         });
     }
 
     fn error(&self, socket: SocketRef<'_, D>, error: &Error) {
-        run_guarded(socket, self.handlers.error.as_deref(), |handler, socket| {
+        let handler = self.handlers_of(&socket).error.as_deref();
+        run_guarded(socket, handler, |handler, socket| {
             handler(socket, error);
         });
     }

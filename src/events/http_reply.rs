@@ -2,6 +2,9 @@
 //! thread: a long-poll (Engine.IO's transport, a comet endpoint) holds its request until
 //! there is something to say, without holding the loop.
 
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
 use crate::handshake::HttpResponse;
 use crate::runtime::Reply;
 
@@ -43,6 +46,23 @@ pub struct HttpReply {
 impl HttpReply {
     pub(crate) fn new(reply: Reply<HttpResponse>) -> Self {
         HttpReply { reply }
+    }
+
+    /// The address of the client that sent the request.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.reply.peer()
+    }
+
+    /// Runs `hook` once if the request is cancelled before it is answered: the client
+    /// closed the connection (an aborted long-poll), the
+    /// [`http_answer_timeout`](crate::Config::http_answer_timeout) passed, or the server
+    /// stopped. It runs at once if that happened already, else on the loop's thread when it
+    /// happens (so it must not block); an answer sent after it goes nowhere. A panic in it is
+    /// caught.
+    pub fn on_cancel(&self, hook: impl FnOnce() + Send + 'static) {
+        self.reply.on_cancel(move || {
+            let _ = catch_unwind(AssertUnwindSafe(hook));
+        });
     }
 
     /// Sends `response`.

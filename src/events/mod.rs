@@ -18,7 +18,8 @@
 //!   `on_open`, `on_message`, `on_close`, `on_error`, `on_drain` (the write queue emptied
 //!   to its low-water mark), `on_ping`, `on_pong`. A server also has `on_http` (plain HTTP
 //!   on the same port) and `on_upgrade` (accept or refuse, at once or later from another
-//!   thread: [`Upgrade`]).
+//!   thread: [`Upgrade`]). A [`Route`] gives a path prefix handlers of its own
+//!   ([`Server::route`]), beside the server's.
 //! - A handler gets a [`Socket`]: id, address, path, subprotocol, the upgrade request's
 //!   headers (when kept), send, close, rooms, [`Broadcast`], typed per-connection data.
 //! - A [`Handle`] (`Clone + Send + Sync`) reaches sockets, rooms and shutdown from any
@@ -34,6 +35,7 @@ mod handle;
 mod handlers;
 mod http_reply;
 mod loops;
+mod route;
 mod server;
 mod socket;
 mod upgrade;
@@ -44,6 +46,7 @@ pub use handle::Handle;
 pub use handlers::Handlers;
 pub use http_reply::HttpReply;
 pub use loops::{Loops, Spawned};
+pub use route::Route;
 pub use server::Server;
 pub use socket::Socket;
 pub use upgrade::Upgrade;

@@ -5,7 +5,7 @@ use std::net::ToSocketAddrs;
 use std::sync::Arc;
 
 use super::handlers::{App, Handlers};
-use super::{Handle, HttpReply, Loops, Upgrade};
+use super::{Handle, HttpReply, Loops, Route, Upgrade};
 use crate::config::Config;
 use crate::handshake::{HttpRequest, HttpResponse, UpgradeRequest};
 use crate::runtime::{Security, new_loops};
@@ -36,12 +36,7 @@ impl<D: Default + Send + 'static> Server<D> {
         Server {
             config: Config::default(),
             workers: 1,
-            app: App {
-                handlers,
-                upgrade: None,
-                http: None,
-                keep_request: false,
-            },
+            app: App::new(handlers),
         }
     }
 
@@ -78,7 +73,7 @@ impl<D: Default + Send + 'static> Server<D> {
         mut self,
         handler: impl Fn(&HttpRequest, HttpReply) + Send + Sync + 'static,
     ) -> Self {
-        self.app.http = Some(Box::new(handler));
+        self.app.routes.fallback.http = Some(Box::new(handler));
         self
     }
 
@@ -90,7 +85,21 @@ impl<D: Default + Send + 'static> Server<D> {
         mut self,
         handler: impl Fn(&UpgradeRequest, Upgrade<D>) + Send + Sync + 'static,
     ) -> Self {
-        self.app.upgrade = Some(Box::new(handler));
+        self.app.routes.fallback.upgrade = Some(Box::new(handler));
+        self
+    }
+
+    /// Mounts `route` at `prefix`: the plain HTTP requests and upgrades whose path starts
+    /// with it (the longest matching prefix wins), and the WebSockets it accepts, are its
+    /// own; every other path is the server's (see [`Route`]). Engine.IO mounts itself this
+    /// way (feature `socketio`).
+    pub fn route(mut self, prefix: impl Into<String>, route: Route<D>) -> Self {
+        let prefix: Box<str> = prefix.into().into_boxed_str();
+        self.app
+            .routes
+            .mounted
+            .retain(|(mounted, _)| *mounted != prefix);
+        self.app.routes.mounted.push((prefix, route));
         self
     }
 

@@ -1,8 +1,10 @@
 //! [`Upgrade`]: the answer to a WebSocket upgrade, to give at once or later, from any
 //! thread: an authentication check (a token lookup, a database) need not block the loop.
 
+use std::net::SocketAddr;
+
 use crate::handshake::{Accept, HttpResponse};
-use crate::runtime::{Answer, Reply};
+use crate::runtime::{Answer, Reply, SocketId};
 
 /// A pending upgrade, handed to `on_upgrade`: accept it (with the connection's data) or
 /// refuse it, exactly once. It is `Send`, so the answer can come from another thread, as
@@ -39,6 +41,18 @@ pub struct Upgrade<D> {
 impl<D: Send + 'static> Upgrade<D> {
     pub(crate) fn new(reply: Reply<Answer<D>>) -> Self {
         Upgrade { reply }
+    }
+
+    /// The id the socket has once accepted (the one its handlers' [`Socket::id`] gives).
+    ///
+    /// [`Socket::id`]: super::Socket::id
+    pub fn id(&self) -> SocketId {
+        self.reply.id()
+    }
+
+    /// The address of the client asking to upgrade.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.reply.peer()
     }
 
     /// Accepts with no subprotocol or extra header; `data` becomes the socket's data.

@@ -96,6 +96,15 @@ struct HttpOut {
 /// line rate until the close timeout.
 pub(crate) const MAX_DISCARDED: u32 = 64 * 1024;
 
+/// The peer closed its side and nothing it sent is left to read (bytes still waiting
+/// would be a pipelined request, read after the answer), or the socket failed.
+fn peer_is_gone(stream: &Transport) -> bool {
+    match stream.tcp().peek(&mut [0u8; 1]) {
+        Ok(count) => count == 0,
+        Err(error) => !matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted),
+    }
+}
+
 /// What one read of a connection's socket came to.
 #[derive(Debug)]
 pub(crate) enum Readable {
@@ -444,6 +453,11 @@ impl<D> Conn<D> {
                 Ok(()) => Readable::Blocked,
                 Err(error) => Readable::Lost(Some(error.into())),
             },
+            // A client that closes the connection while its request waits for an answer has
+            // gone (a long-poll cancelled): the request is cancelled with the connection.
+            Phase::HttpAnswering(..) if to_the_end && peer_is_gone(&self.stream) => {
+                Readable::Lost(None)
+            }
             Phase::Answering(..) | Phase::HttpAnswering(..) => Readable::Blocked,
             Phase::Body(_) => self.read_body_bytes(reader, now, to_the_end),
             Phase::Http(HttpOut {
@@ -1139,7 +1153,8 @@ mod phase_tests {
                 config: std::sync::Arc::new(config.clone()),
             })
         };
-        let (_reply, awaiting) = super::super::answer::Reply::<Answer<u8>>::new(shared, conn.id());
+        let (_reply, awaiting) =
+            super::super::answer::Reply::<Answer<u8>>::new(shared, conn.id(), conn.peer());
         assert!(awaiting.after_handler().is_none());
         conn.await_answer(Box::new(request), awaiting);
         peer.write_all(b"early frame bytes").unwrap();

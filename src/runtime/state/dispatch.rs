@@ -66,7 +66,7 @@ impl<D: Default + Send + 'static> LoopState<D> {
         let Some(conn) = self.conns.get(key) else {
             return;
         };
-        let (reply, awaiting) = Reply::new(self.shared.clone(), conn.id());
+        let (reply, awaiting) = Reply::new(self.shared.clone(), conn.id(), conn.peer());
         app.http(&request, reply);
         match awaiting.after_handler() {
             Some(answer) => self.apply_http_answer(key, &request, answer),
@@ -132,7 +132,7 @@ impl<D: Default + Send + 'static> LoopState<D> {
         let Some(conn) = self.conns.get(key) else {
             return;
         };
-        let (reply, awaiting) = Reply::new(self.shared.clone(), conn.id());
+        let (reply, awaiting) = Reply::new(self.shared.clone(), conn.id(), conn.peer());
         app.upgrade(&upgrade, reply);
         match awaiting.after_handler() {
             Some(answer) => {
