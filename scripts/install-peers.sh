@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the interop peers used by tests/interop/, idempotently (fast when all are present):
-#   - npm `ws` (v8) and `playwright-core` into tests/interop/node_modules (no lock file, no
-#     browser download: the browser is Debian's chromium),
+#   - npm `ws` (v8), `playwright-core` and `engine.io-client` (v6) into
+#     tests/interop/node_modules (no lock file, no browser download: the browser is Debian's
+#     chromium),
+#   - npm `mocha`, `chai` (v4), `chai-string` and `ws` into
+#     tests/interop/engine.io-protocol/node_modules, for the Engine.IO protocol test suite,
 #   - Python `websockets` (>=12) via pip,
 #   - Debian `chromium` (/usr/bin/chromium) via apt-get.
 # Prints one line per peer: "installed" or "already present".
@@ -15,9 +18,10 @@ interop="$root/tests/interop"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
-# --- npm: ws + playwright-core ------------------------------------------------------------
-if [ -d "$interop/node_modules/ws" ] && [ -d "$interop/node_modules/playwright-core" ]; then
-  echo "npm ws + playwright-core: already present"
+# --- npm: ws + playwright-core + engine.io-client -----------------------------------------
+if [ -d "$interop/node_modules/ws" ] && [ -d "$interop/node_modules/playwright-core" ] \
+  && [ -d "$interop/node_modules/engine.io-client" ]; then
+  echo "npm ws + playwright-core + engine.io-client: already present"
 else
   (
     cd "$interop"
@@ -25,7 +29,21 @@ else
       --loglevel=error >/dev/null
   )
   rm -f "$interop/package-lock.json"
-  echo "npm ws + playwright-core: installed"
+  echo "npm ws + playwright-core + engine.io-client: installed"
+fi
+
+# --- npm: the Engine.IO protocol test suite's mocha, chai, chai-string, ws -----------------
+suite="$interop/engine.io-protocol"
+if [ -d "$suite/node_modules/mocha" ] && [ -d "$suite/node_modules/chai" ] \
+  && [ -d "$suite/node_modules/chai-string" ] && [ -d "$suite/node_modules/ws" ]; then
+  echo "npm mocha + chai + chai-string + ws (engine.io-protocol): already present"
+else
+  (
+    cd "$suite"
+    npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null
+  )
+  rm -f "$suite/package-lock.json"
+  echo "npm mocha + chai + chai-string + ws (engine.io-protocol): installed"
 fi
 
 # --- PyPI: websockets ----------------------------------------------------------------------

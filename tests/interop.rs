@@ -9,9 +9,17 @@
 //! The same over TLS is in `tests/interop/tls.rs` (feature `tls`):
 //! `cargo build --features tls --example chat &&
 //! cargo test --features tls --test interop -- --include-ignored tls::`.
+//!
+//! Engine.IO (feature `socketio`: the npm `engine.io-client` and the protocol's own test
+//! suite) is in `tests/interop/engineio.rs`:
+//! `cargo build --features socketio --example engineio_echo &&
+//! cargo test --features socketio --test interop -- --include-ignored engineio::`.
 
 #![cfg(feature = "server")]
 
+#[cfg(feature = "socketio")]
+#[path = "interop/engineio.rs"]
+mod engineio;
 mod support;
 #[cfg(feature = "tls")]
 #[path = "interop/tls.rs"]

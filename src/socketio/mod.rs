@@ -16,8 +16,13 @@
 //!
 //! Like the core, the codecs do no I/O and keep no clock: bytes and messages in, packets
 //! out, every input bounded ([`PayloadLimits`], [`AttachmentLimits`]) and every refusal a
-//! precise error ([`EngineError`], [`PacketError`]). The sessions, on the event API, are
-//! built on them.
+//! precise error ([`EngineError`], [`PacketError`]).
+//!
+//! On them, on the event API: [`EngineServer`], the Engine.IO v4 server (long-polling,
+//! WebSocket, the upgrade, the heartbeat), mounted on an [`events::Server`] at its path
+//! beside the application's own routes.
+//!
+//! [`events::Server`]: crate::events::Server
 //!
 //! ```
 //! use bytes::Bytes;
@@ -62,10 +67,15 @@
 //!   strings are moved, not copied); a sent one is written as JSON straight from `Data`.
 
 mod data;
+mod engine;
 mod engine_packet;
 mod packet;
 
 pub use data::Data;
+pub use engine::{
+    CloseReason, Cors, CorsOrigin, EngineConfig, EngineConnection, EngineHandlers, EngineSendError,
+    EngineServer, EngineTransport, Transports,
+};
 pub use engine_packet::{
     EngineError, EnginePacket, EnginePacketType, PayloadDecoder, PayloadLimits, decode_payload,
     encode_payload,
