@@ -18,7 +18,7 @@ LAYERS = [
     # the sans-IO core
     "frame", "deflate", "config", "protocol", "handshake",
     # drivers and layers above the core
-    "tls", "blocking", "tokio", "runtime", "events", "socketio",
+    "tls", "blocking", "tokio", "runtime", "events", "socketio", "redis",
 ]
 CORE = set(LAYERS[: LAYERS.index("handshake") + 1])
 
