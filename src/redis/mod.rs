@@ -1,15 +1,24 @@
 //! Scale-out through Redis (feature `redis`): rooms and broadcast across server processes
 //! over Redis pub/sub.
 //!
-//! This first piece is the wire: RESP2, the protocol every Redis server speaks, sans-IO
-//! ([`encode_command`], [`ReplyDecoder`]). The crate speaks it itself rather than through
-//! the `redis` crate: a subscriber needs only a handful of commands (`SUBSCRIBE`,
-//! `PSUBSCRIBE`, `PUBLISH`, `PING`), the codec is a few hundred lines that the crate's
-//! bounded, resumable style and fuzzing cover, and it can run on the runtime's own
-//! non-blocking sockets instead of bringing a second I/O stack with its dependencies.
-//! The cluster client on top of it (subscriptions, reconnection, the event API's rooms and
-//! broadcast across nodes) is still to come.
+//! What is here so far:
+//! - the wire: RESP2, the protocol every Redis server speaks, sans-IO
+//!   ([`encode_command`], [`ReplyDecoder`]);
+//! - [`PubSub`]: one node's link to a Redis server (subscribe to channels and patterns,
+//!   publish from any thread), on a thread of its own with a small mio loop, reconnecting
+//!   and subscribing again when Redis comes back.
+//!
+//! The crate speaks RESP itself rather than through the `redis` crate: a pub/sub node needs
+//! a handful of commands (`AUTH`, `SUBSCRIBE`, `PSUBSCRIBE`, `PUBLISH`, `PING`), the codec
+//! is a few hundred lines in the crate's bounded, resumable style (fuzzed, split at every
+//! byte), and the link runs on mio, which the runtime already uses, instead of bringing a
+//! second I/O stack and its dependencies: the feature adds none.
+//!
+//! Still to come: the event API's rooms and broadcast across nodes on top of [`PubSub`],
+//! and the Socket.IO Redis adapter's channels and message format.
 
+mod pubsub;
 mod resp;
 
+pub use pubsub::{PubSub, PubSubConfig, PubSubMessage, PublishError};
 pub use resp::{Reply, ReplyDecoder, RespError, RespLimits, encode_command};
