@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the interop peers used by tests/interop/, idempotently (fast when all are present):
-#   - npm `ws` (v8), `playwright-core` and `engine.io-client` (v6) into
+#   - npm `ws` (v8), `playwright-core`, `engine.io-client` (v6) and `socket.io-client` (v4) into
 #     tests/interop/node_modules (no lock file, no browser download: the browser is Debian's
 #     chromium),
 #   - npm `mocha`, `chai` (v4), `chai-string` and `ws` into
@@ -18,10 +18,11 @@ interop="$root/tests/interop"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
-# --- npm: ws + playwright-core + engine.io-client -----------------------------------------
+# --- npm: ws + playwright-core + engine.io-client + socket.io-client ----------------------
 if [ -d "$interop/node_modules/ws" ] && [ -d "$interop/node_modules/playwright-core" ] \
-  && [ -d "$interop/node_modules/engine.io-client" ]; then
-  echo "npm ws + playwright-core + engine.io-client: already present"
+  && [ -d "$interop/node_modules/engine.io-client" ] \
+  && [ -d "$interop/node_modules/socket.io-client" ]; then
+  echo "npm ws + playwright-core + engine.io-client + socket.io-client: already present"
 else
   (
     cd "$interop"
@@ -29,7 +30,7 @@ else
       --loglevel=error >/dev/null
   )
   rm -f "$interop/package-lock.json"
-  echo "npm ws + playwright-core + engine.io-client: installed"
+  echo "npm ws + playwright-core + engine.io-client + socket.io-client: installed"
 fi
 
 # --- npm: the Engine.IO protocol test suite's mocha, chai, chai-string, ws -----------------

@@ -14,12 +14,19 @@
 //! suite) is in `tests/interop/engineio.rs`:
 //! `cargo build --features socketio --example engineio_echo &&
 //! cargo test --features socketio --test interop -- --include-ignored engineio::`.
+//!
+//! Socket.IO (feature `socketio`: the npm `socket.io-client`) is in
+//! `tests/interop/socketio.rs`:
+//! `cargo test --features socketio --test interop -- --include-ignored socketio::`.
 
 #![cfg(feature = "server")]
 
 #[cfg(feature = "socketio")]
 #[path = "interop/engineio.rs"]
 mod engineio;
+#[cfg(feature = "socketio")]
+#[path = "interop/socketio.rs"]
+mod socketio;
 mod support;
 #[cfg(feature = "tls")]
 #[path = "interop/tls.rs"]

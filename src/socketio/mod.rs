@@ -20,7 +20,9 @@
 //!
 //! On them, on the event API: [`EngineServer`], the Engine.IO v4 server (long-polling,
 //! WebSocket, the upgrade, the heartbeat), mounted on an [`events::Server`] at its path
-//! beside the application's own routes.
+//! beside the application's own routes; and on it [`SocketIoServer`], the Socket.IO v5
+//! server (namespaces, middlewares, events and acks, rooms and broadcasts; see
+//! docs/socketio.md).
 //!
 //! [`events::Server`]: crate::events::Server
 //!
@@ -70,6 +72,7 @@ mod data;
 mod engine;
 mod engine_packet;
 mod packet;
+mod server;
 
 pub use data::Data;
 pub use engine::{
@@ -84,6 +87,15 @@ pub use packet::{
     AttachmentLimits, EncodedPacket, MAIN_NAMESPACE, Packet, PacketDecoder, PacketError,
     PacketType, RESERVED_EVENT_NAMES,
 };
+pub use server::{
+    AckError, AckSender, BroadcastOperator, ConnectError, DisconnectReason, EmitError, Handshake,
+    Namespace, Socket, SocketIoConfig, SocketIoServer,
+};
+
+/// The examples of docs/socketio.md, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/socketio.md")]
+pub struct SocketIoGuideDoctests;
 
 #[cfg(test)]
 #[allow(

@@ -54,3 +54,6 @@ pub use config::{Cors, CorsOrigin, EngineConfig, Transports};
 pub use connection::EngineConnection;
 pub use server::{EngineHandlers, EngineServer};
 pub use session::{CloseReason, EngineSendError, EngineTransport};
+// For the Socket.IO server above: its socket ids and its ack timeouts.
+pub(crate) use table::new_sid;
+pub(crate) use timers::Timers;

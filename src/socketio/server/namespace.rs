@@ -1,0 +1,352 @@
+//! [`Namespace`]: one namespace of a Socket.IO server (the reference's lib/namespace.ts):
+//! its middlewares, its connection handler, its sockets and rooms (the in-memory adapter),
+//! and [`BroadcastOperator`] (lib/broadcast-operator.ts): emit to rooms, encoded once.
+
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::socketio::server::socket::{Handshake, Socket};
+use crate::socketio::server::{Wire, lock};
+use crate::socketio::{Data, Packet, PacketError};
+
+type Middleware = Arc<dyn Fn(&Handshake, &Data) -> Result<(), ConnectError> + Send + Sync>;
+type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
+
+/// A middleware's refusal: the client gets a CONNECT_ERROR `{"message": ..., "data": ...}`
+/// (its `connect_error` event, an `Error` with this message and `data`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectError {
+    /// The error's message.
+    pub message: String,
+    /// Details for the client, if any (`err.data` on its side).
+    pub data: Option<Data>,
+}
+
+impl ConnectError {
+    /// A refusal with `message` and no data.
+    pub fn new(message: impl Into<String>) -> ConnectError {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// The same refusal with `data`.
+    pub fn with_data(mut self, data: Data) -> ConnectError {
+        self.data = Some(data);
+        self
+    }
+
+    /// The CONNECT_ERROR payload.
+    pub(crate) fn into_payload(self) -> Data {
+        let mut object = BTreeMap::from([("message".to_owned(), Data::from(self.message))]);
+        if let Some(data) = self.data {
+            object.insert("data".to_owned(), data);
+        }
+        Data::Object(object)
+    }
+}
+
+/// Sockets and rooms of a namespace (the reference's in-memory adapter).
+#[derive(Default)]
+struct Adapter {
+    sockets: BTreeMap<String, Socket>,
+    rooms: BTreeMap<String, BTreeSet<String>>,
+    /// Socket id → its rooms.
+    memberships: BTreeMap<String, BTreeSet<String>>,
+}
+
+pub(crate) struct NamespaceInner {
+    pub(crate) name: String,
+    middlewares: RwLock<Vec<Middleware>>,
+    connection: RwLock<Option<ConnectionHandler>>,
+    adapter: Mutex<Adapter>,
+}
+
+impl NamespaceInner {
+    pub(crate) fn new(name: String) -> NamespaceInner {
+        NamespaceInner {
+            name,
+            middlewares: RwLock::new(Vec::new()),
+            connection: RwLock::new(None),
+            adapter: Mutex::new(Adapter::default()),
+        }
+    }
+
+    /// Runs the middlewares in order: the first refusal wins.
+    pub(crate) fn admit(&self, handshake: &Handshake) -> Result<(), ConnectError> {
+        let middlewares = self
+            .middlewares
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        middlewares
+            .iter()
+            .try_for_each(|middleware| middleware(handshake, handshake.auth()))
+    }
+
+    /// A socket admitted: in the namespace, in the room of its id.
+    pub(crate) fn add(&self, socket: &Socket) {
+        let id = socket.id().to_owned();
+        lock(&self.adapter)
+            .sockets
+            .insert(id.clone(), socket.clone());
+        self.join(&id, id.clone());
+    }
+
+    pub(crate) fn connected(&self, socket: &Socket) {
+        let handler = self
+            .connection
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(handler) = handler {
+            handler(socket);
+        }
+    }
+
+    pub(crate) fn remove(&self, id: &str) {
+        let mut adapter = lock(&self.adapter);
+        adapter.sockets.remove(id);
+        for room in adapter.memberships.remove(id).unwrap_or_default() {
+            remove_member(&mut adapter.rooms, &room, id);
+        }
+    }
+
+    pub(crate) fn join(&self, id: &str, room: String) {
+        let mut adapter = lock(&self.adapter);
+        if !adapter.sockets.contains_key(id) {
+            return;
+        }
+        adapter
+            .memberships
+            .entry(id.to_owned())
+            .or_default()
+            .insert(room.clone());
+        adapter.rooms.entry(room).or_default().insert(id.to_owned());
+    }
+
+    pub(crate) fn leave(&self, id: &str, room: &str) {
+        let mut adapter = lock(&self.adapter);
+        if let Some(rooms) = adapter.memberships.get_mut(id) {
+            rooms.remove(room);
+        }
+        remove_member(&mut adapter.rooms, room, id);
+    }
+
+    pub(crate) fn rooms_of(&self, id: &str) -> Vec<String> {
+        let adapter = lock(&self.adapter);
+        adapter
+            .memberships
+            .get(id)
+            .map(|rooms| rooms.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+fn remove_member(rooms: &mut BTreeMap<String, BTreeSet<String>>, room: &str, id: &str) {
+    if let Some(members) = rooms.get_mut(room) {
+        members.remove(id);
+        if members.is_empty() {
+            rooms.remove(room);
+        }
+    }
+}
+
+/// One namespace of a [`SocketIoServer`](super::SocketIoServer) (`/`, or one made with
+/// [`of`](super::SocketIoServer::of)): cheap to clone, `Send + Sync`.
+///
+/// ```no_run
+/// use rfc6455::socketio::{ConnectError, Data, SocketIoConfig, SocketIoServer};
+///
+/// let io = SocketIoServer::new(SocketIoConfig::default())?;
+/// let admin = io.of("/admin");
+/// admin.use_middleware(|_handshake, auth| match auth {
+///     Data::Object(fields) if fields.get("token").and_then(Data::as_str) == Some("secret") => Ok(()),
+///     _ => Err(ConnectError::new("not authorized")),
+/// });
+/// admin.on_connection(|socket| {
+///     let _ = socket.emit("welcome", vec![Data::from(socket.id())]);
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Namespace {
+    pub(crate) inner: Arc<NamespaceInner>,
+}
+
+impl std::fmt::Debug for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namespace")
+            .field("name", &self.inner.name)
+            .finish()
+    }
+}
+
+impl Namespace {
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Adds a middleware: each CONNECT to the namespace runs them in the order they were
+    /// added, with the handshake and the auth payload; the first `Err` refuses the client
+    /// with a CONNECT_ERROR. Synchronous: it runs on the thread that received the CONNECT,
+    /// and must not block.
+    pub fn use_middleware(
+        &self,
+        middleware: impl Fn(&Handshake, &Data) -> Result<(), ConnectError> + Send + Sync + 'static,
+    ) -> &Namespace {
+        self.inner
+            .middlewares
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::new(middleware));
+        self
+    }
+
+    /// Calls `handler` for each socket admitted, after its CONNECT reply is sent: the place
+    /// to register its event handlers. One handler: a second replaces the first.
+    pub fn on_connection(&self, handler: impl Fn(&Socket) + Send + Sync + 'static) -> &Namespace {
+        *self
+            .inner
+            .connection
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(handler));
+        self
+    }
+
+    /// A broadcast to the sockets in `room`.
+    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.clone()).to(room)
+    }
+
+    /// A broadcast to every socket but those in `room`.
+    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.clone()).except(room)
+    }
+
+    /// Emits `event` with `args` to every socket of the namespace, encoded once.
+    pub fn emit(&self, event: &str, args: Vec<Data>) -> Result<(), PacketError> {
+        BroadcastOperator::new(self.inner.clone()).emit(event, args)
+    }
+
+    /// Every socket of the namespace, by id.
+    pub fn sockets(&self) -> Vec<Socket> {
+        BroadcastOperator::new(self.inner.clone()).sockets()
+    }
+
+    /// The socket with this id.
+    pub fn socket(&self, id: &str) -> Option<Socket> {
+        lock(&self.inner.adapter).sockets.get(id).cloned()
+    }
+
+    /// Every room with at least one socket (each socket's own room included), sorted.
+    pub fn rooms(&self) -> Vec<String> {
+        lock(&self.inner.adapter).rooms.keys().cloned().collect()
+    }
+}
+
+/// The sockets a broadcast reaches: those in any of its rooms (every socket of the
+/// namespace when it names none), but none in any of its excepted rooms.
+#[derive(Clone)]
+pub struct BroadcastOperator {
+    namespace: Arc<NamespaceInner>,
+    rooms: BTreeSet<String>,
+    except: BTreeSet<String>,
+}
+
+impl std::fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("namespace", &self.namespace.name)
+            .field("rooms", &self.rooms)
+            .field("except", &self.except)
+            .finish()
+    }
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(namespace: Arc<NamespaceInner>) -> BroadcastOperator {
+        BroadcastOperator {
+            namespace,
+            rooms: BTreeSet::new(),
+            except: BTreeSet::new(),
+        }
+    }
+
+    /// Also the sockets in `room` (a union).
+    pub fn to(mut self, room: impl Into<String>) -> BroadcastOperator {
+        self.rooms.insert(room.into());
+        self
+    }
+
+    /// Not the sockets in `room`.
+    pub fn except(mut self, room: impl Into<String>) -> BroadcastOperator {
+        self.except.insert(room.into());
+        self
+    }
+
+    /// Emits `event` with `args` to every socket reached: the packet is encoded once and
+    /// the same messages go to each. A recipient whose session refuses them (closing, or a
+    /// full queue) is skipped, as the reference skips a closed one.
+    pub fn emit(&self, event: &str, args: Vec<Data>) -> Result<(), PacketError> {
+        let wire = Wire::encode(&Packet::event(self.namespace.name.as_str(), event, args))?;
+        for socket in self.sockets() {
+            if socket.connected() {
+                let _ = socket.inner_client().write(&wire);
+            }
+        }
+        Ok(())
+    }
+
+    /// The sockets reached, by id.
+    pub fn sockets(&self) -> Vec<Socket> {
+        let adapter = lock(&self.namespace.adapter);
+        let excepted: BTreeSet<&String> = self
+            .except
+            .iter()
+            .filter_map(|room| adapter.rooms.get(room))
+            .flatten()
+            .collect();
+        let reached = |id: &&String| !excepted.contains(id);
+        let ids: BTreeSet<&String> = if self.rooms.is_empty() {
+            adapter.sockets.keys().filter(reached).collect()
+        } else {
+            self.rooms
+                .iter()
+                .filter_map(|room| adapter.rooms.get(room))
+                .flatten()
+                .filter(reached)
+                .collect()
+        };
+        ids.into_iter()
+            .filter_map(|id| adapter.sockets.get(id).cloned())
+            .collect()
+    }
+
+    /// How many sockets are reached.
+    pub fn len(&self) -> usize {
+        self.sockets().len()
+    }
+
+    /// True when none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Disconnects every socket reached ([`Socket::disconnect`]).
+    pub fn disconnect_sockets(&self, close: bool) {
+        for socket in self.sockets() {
+            socket.disconnect(close);
+        }
+    }
+}
