@@ -72,7 +72,7 @@
 //! | `tokio-tls` | off | `wss://` in the tokio adapter: `tokio::accept_tls`, `tokio::connect_tls` over tokio-rustls; implies `tokio` and `tls` |
 //! | `tokio` | off | [`tokio::WebSocketStream`], a `Stream` + `Sink` of messages over any tokio `AsyncRead + AsyncWrite`, with accept/connect helpers; adds tokio, futures-core and futures-sink |
 //! | `socketio` | off | [`socketio`]: the Engine.IO v4 and Socket.IO v5 codecs (packets, long-polling payloads, binary attachments), sans-IO; [`socketio::EngineServer`], the Engine.IO v4 server, and [`socketio::SocketIoServer`], the Socket.IO v5 server (namespaces, events, acks, binary, rooms), on the event API; adds serde_json; implies `server` |
-//! | `redis` | off | [`redis`]: RESP2, the Redis wire protocol, sans-IO, and [`redis::PubSub`], a node's pub/sub link to Redis (the first pieces of scale-out); no dependency added; implies `server` |
+//! | `redis` | off | [`redis`]: RESP2, sans-IO; [`redis::PubSub`], a node's pub/sub link to Redis; [`redis::Cluster`], broadcasts across the servers of a cluster; no dependency added; implies `server` |
 //!
 //! `default-features = false` gives the core alone; `features = ["server"]` gives the
 //! runtime without permessage-deflate.

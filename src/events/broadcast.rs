@@ -74,6 +74,14 @@ impl<'a> Broadcast<'a> {
         self
     }
 
+    /// Leaves out the other servers of the cluster, if this one joined one
+    /// ([`Handle::set_fanout`](super::Handle::set_fanout)): the message reaches this
+    /// server's sockets only. What a cluster uses to deliver another server's broadcast.
+    pub fn this_server_only(mut self) -> Self {
+        self.audience.this_server_only = true;
+        self
+    }
+
     /// Sends the message (see [`Sendable`]). Each worker delivers to its own members: the
     /// broadcasting handler's worker at once, the others through their channels. Fails
     /// with [`CapacityError::CommandQueueFull`](crate::CapacityError::CommandQueueFull) if

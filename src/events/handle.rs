@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use super::Broadcast;
+use super::{Broadcast, Fanout};
 use crate::error::Error;
 use crate::protocol::{CloseCode, EncodedMessage, Sendable};
-use crate::runtime::{Audience, Command, RoomName, Shared, SocketId};
+use crate::runtime::{Audience, Command, FanoutHook, RoomName, Shared, SocketId};
 
 /// A handle to a running server or client: cheap to clone, `Send + Sync`.
 ///
@@ -80,9 +80,24 @@ impl Handle {
     pub fn to(&self, room: &str) -> Broadcast<'_> {
         let audience = Audience {
             room: Some(RoomName::from(room)),
-            except: None,
+            ..Audience::default()
         };
         Broadcast::from_handle(&self.shared, audience)
+    }
+
+    /// Joins a cluster: from now on every broadcast made on this server (from a handler
+    /// or a handle, to a room or to everyone) is also given to `fanout`, which carries it
+    /// to the other servers (they deliver it with [`Broadcast::this_server_only`]).
+    /// [`redis::Cluster`](crate#features) is one. A server has at most one: a second
+    /// call is refused with [`UsageError::InvalidInput`](crate::UsageError::InvalidInput).
+    pub fn set_fanout(&self, fanout: impl Fanout) -> Result<(), Error> {
+        let hook = FanoutHook(Box::new(move |room, message| {
+            fanout.broadcast(room, message)
+        }));
+        self.shared
+            .fanout
+            .set(hook)
+            .map_err(|_| crate::UsageError::InvalidInput("second fanout").into())
     }
 
     /// Stops accepting, closes every connection with 1001 (going away), and lets `run`

@@ -31,6 +31,7 @@
 
 mod broadcast;
 mod client;
+mod fanout;
 mod handle;
 mod handlers;
 mod http_reply;
@@ -42,6 +43,7 @@ mod upgrade;
 
 pub use broadcast::Broadcast;
 pub use client::Client;
+pub use fanout::Fanout;
 pub use handle::Handle;
 pub use handlers::Handlers;
 pub use http_reply::HttpReply;

@@ -142,7 +142,7 @@ impl<'a, D: 'static> Socket<'a, D> {
         let sender = self.id();
         let audience = Audience {
             room: Some(RoomName::from(room)),
-            except: None,
+            ..Audience::default()
         };
         Broadcast::from_loop(&mut self.view, sender, audience)
     }

@@ -88,6 +88,18 @@ impl EncodedMessage {
         &self.frame
     }
 
+    /// The message's payload: its frame without the header (a view, not a copy).
+    pub fn payload(&self) -> Bytes {
+        // The frame is one we framed: its header is 2 bytes, or 4 or 10 with an extended
+        // length.
+        let header = match self.frame.get(1).map(|byte| byte & 0x7F) {
+            Some(126) => 4,
+            Some(127) => 10,
+            _ => 2,
+        };
+        self.frame.slice(header.min(self.frame.len())..)
+    }
+
     /// The bytes this message holds (its frames), for the runtime's bound on queued
     /// messages.
     #[cfg(feature = "server")]

@@ -6,7 +6,9 @@
 //!   ([`encode_command`], [`ReplyDecoder`]);
 //! - [`PubSub`]: one node's link to a Redis server (subscribe to channels and patterns,
 //!   publish from any thread), on a thread of its own with a small mio loop, reconnecting
-//!   and subscribing again when Redis comes back.
+//!   and subscribing again when Redis comes back;
+//! - [`Cluster`]: an event-API server as one node of several: its broadcasts (to a room,
+//!   to everyone, leaving out the sender) reach the matching sockets of every node once.
 //!
 //! The crate speaks RESP itself rather than through the `redis` crate: a pub/sub node needs
 //! a handful of commands (`AUTH`, `SUBSCRIBE`, `PSUBSCRIBE`, `PUBLISH`, `PING`), the codec
@@ -14,11 +16,14 @@
 //! byte), and the link runs on mio, which the runtime already uses, instead of bringing a
 //! second I/O stack and its dependencies: the feature adds none.
 //!
-//! Still to come: the event API's rooms and broadcast across nodes on top of [`PubSub`],
-//! and the Socket.IO Redis adapter's channels and message format.
+//! Still to come: room membership, socket listing and counts, remote join/leave/disconnect
+//! across nodes (a request/response channel), and the Socket.IO Redis adapter's channels
+//! and message format.
 
+mod cluster;
 mod pubsub;
 mod resp;
 
+pub use cluster::{Cluster, ClusterConfig};
 pub use pubsub::{PubSub, PubSubConfig, PubSubMessage, PublishError};
 pub use resp::{Reply, ReplyDecoder, RespError, RespLimits, encode_command};

@@ -237,6 +237,7 @@ mod tests {
             remotes: vec![remote],
             shutting_down: Default::default(),
             config: Arc::new(Config::default()),
+            fanout: std::sync::OnceLock::new(),
         });
         (shared, commands, poll)
     }

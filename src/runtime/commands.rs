@@ -46,11 +46,26 @@ impl std::fmt::Display for SocketId {
     }
 }
 
-/// Who a broadcast goes to: everyone, or a room's members, minus one socket if given.
+/// Who a broadcast goes to: everyone, or a room's members, minus one socket if given; on
+/// this server only, or also on the other servers of its cluster (through the fanout).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Audience {
     pub(crate) room: Option<RoomName>,
     pub(crate) except: Option<SocketId>,
+    /// Not handed to the fanout: a broadcast that came from another server.
+    pub(crate) this_server_only: bool,
+}
+
+/// Where a server's broadcasts also go (the other servers of a cluster): called once per
+/// broadcast, on the broadcasting thread, with the room (if any) and the message.
+pub(crate) struct FanoutHook(pub(crate) Box<BroadcastHook>);
+
+type BroadcastHook = dyn Fn(Option<&str>, &EncodedMessage) + Send + Sync;
+
+impl std::fmt::Debug for FanoutHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FanoutHook")
+    }
 }
 
 /// What another thread asks a loop to do.
@@ -167,6 +182,8 @@ pub(crate) struct Shared {
     pub(crate) shutting_down: AtomicBool,
     /// The runtime's configuration (broadcasts compress by it).
     pub(crate) config: std::sync::Arc<crate::Config>,
+    /// Where broadcasts also go, once a cluster is joined.
+    pub(crate) fanout: std::sync::OnceLock<FanoutHook>,
 }
 
 impl Shared {
@@ -195,6 +212,11 @@ impl Shared {
         message: &EncodedMessage,
         skip: Option<usize>,
     ) -> Result<(), Error> {
+        if !audience.this_server_only
+            && let Some(fanout) = self.fanout.get()
+        {
+            (fanout.0)(audience.room.as_deref(), message);
+        }
         let mut outcome = Ok(());
         for (worker, remote) in self.remotes.iter().enumerate() {
             if Some(worker) == skip {

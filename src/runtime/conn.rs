@@ -1151,6 +1151,7 @@ mod phase_tests {
                 remotes: vec![remote],
                 shutting_down: Default::default(),
                 config: std::sync::Arc::new(config.clone()),
+                fanout: std::sync::OnceLock::new(),
             })
         };
         let (_reply, awaiting) =

@@ -95,6 +95,7 @@ pub(crate) fn new_loops<A: Application>(
         remotes,
         shutting_down: Default::default(),
         config: config.clone(),
+        fanout: std::sync::OnceLock::new(),
     });
     let mut loops = Vec::with_capacity(polls.len());
     for (worker, (poll, commands)) in polls.into_iter().zip(receivers).enumerate() {

@@ -41,7 +41,7 @@ pub use commands::SocketId;
 
 pub(crate) use answer::{Answer, Reply};
 pub(crate) use client::ClientOrigin;
-pub(crate) use commands::{Audience, Command, Shared};
+pub(crate) use commands::{Audience, Command, FanoutHook, Shared};
 pub(crate) use event_loop::{EventLoop, new_loops};
 pub(crate) use rooms::RoomName;
 pub(crate) use state::SocketRef;

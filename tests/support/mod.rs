@@ -6,6 +6,8 @@
 pub mod certs;
 pub mod counting;
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
