@@ -687,77 +687,81 @@ mod tests {
         }
     }
 
+    /// Our server session and a rustls client, connected over real sockets.
+    struct Pair {
+        tcp: TcpStream,
+        peer: StdTcpStream,
+        server: TlsSession,
+        client: rustls::ClientConnection,
+    }
+
+    impl Pair {
+        fn new() -> Pair {
+            let (acceptor, connector) = identity();
+            let (tcp, peer) = sockets();
+            let name = "localhost".try_into().unwrap();
+            Pair {
+                tcp,
+                peer,
+                server: TlsSession::server(acceptor.unbuffered_session().unwrap()),
+                client: rustls::ClientConnection::new(Arc::clone(connector.config()), name)
+                    .unwrap(),
+            }
+        }
+
+        /// The client sends `message` (after the handshake, which it does first), each of
+        /// its flights in pieces of `piece` bytes, the server reading each piece into a
+        /// buffer of `room` bytes; returns the plaintext the server read.
+        fn send_message(&mut self, message: &[u8], piece: usize, room: usize) -> Vec<u8> {
+            self.client.writer().write_all(message).unwrap();
+            let mut received = Vec::new();
+            loop {
+                let handshaking = self.client.is_handshaking();
+                for piece in client_records(&mut self.client).chunks(piece) {
+                    self.peer.write_all(piece).unwrap();
+                    wait_for(&self.tcp, piece.len());
+                    read_all(&mut self.server, &mut self.tcp, room, &mut received);
+                }
+                if !handshaking {
+                    return received;
+                }
+                if self.client.is_handshaking() {
+                    client_receive(&mut self.client, &mut self.peer);
+                }
+            }
+        }
+    }
+
     #[test]
     fn records_split_at_every_byte_are_put_together() {
-        let (acceptor, connector) = identity();
-        let (mut tcp, mut peer) = sockets();
-        let mut server = TlsSession::server(acceptor.unbuffered_session().unwrap());
-        let name = "localhost".try_into().unwrap();
-        let mut client =
-            rustls::ClientConnection::new(Arc::clone(connector.config()), name).unwrap();
-        let mut received = Vec::new();
+        let mut pair = Pair::new();
         // The handshake and then a message, each of the client's flights one byte at a
         // time: every record is cut at every position on its way in.
-        client
-            .writer()
-            .write_all(b"a WebSocket frame, split")
-            .unwrap();
-        while client.is_handshaking() {
-            for byte in client_records(&mut client) {
-                peer.write_all(&[byte]).unwrap();
-                wait_for(&tcp, 1);
-                read_all(&mut server, &mut tcp, 4096, &mut received);
-            }
-            if client.is_handshaking() {
-                client_receive(&mut client, &mut peer);
-            }
-        }
-        for byte in client_records(&mut client) {
-            peer.write_all(&[byte]).unwrap();
-            wait_for(&tcp, 1);
-            read_all(&mut server, &mut tcp, 4096, &mut received);
-        }
+        let received = pair.send_message(b"a WebSocket frame, split", 1, 4096);
         assert_eq!(received, b"a WebSocket frame, split");
+        let server = &mut pair.server;
         assert!(server.incoming.is_empty() && server.incoming.capacity() == 0);
         // And back: what the server writes, the client reads.
         let reply = [IoSlice::new(b"and its "), IoSlice::new(b"echo")];
-        assert_eq!(server.write(&mut tcp, &reply).unwrap(), 12);
-        client_receive(&mut client, &mut peer);
+        assert_eq!(server.write(&mut pair.tcp, &reply).unwrap(), 12);
+        client_receive(&mut pair.client, &mut pair.peer);
         let mut echo = [0u8; 32];
-        assert_eq!(client.reader().read(&mut echo).unwrap(), 12);
+        assert_eq!(pair.client.reader().read(&mut echo).unwrap(), 12);
         assert_eq!(&echo[..12], b"and its echo");
         // Nothing stays allocated in the session once the traffic is through.
+        let server = &pair.server;
         assert_eq!(server.outgoing.capacity() + server.plaintext.capacity(), 0);
         assert_eq!(server.early_writes.capacity(), 0);
     }
 
     #[test]
     fn plaintext_a_small_reader_has_no_room_for_waits_for_its_next_read() {
-        let (acceptor, connector) = identity();
-        let (mut tcp, mut peer) = sockets();
-        let mut server = TlsSession::server(acceptor.unbuffered_session().unwrap());
-        let name = "localhost".try_into().unwrap();
-        let mut client =
-            rustls::ClientConnection::new(Arc::clone(connector.config()), name).unwrap();
+        let mut pair = Pair::new();
         let message: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
-        client.writer().write_all(&message).unwrap();
-        let mut received = Vec::new();
-        while client.is_handshaking() {
-            let records = client_records(&mut client);
-            peer.write_all(&records).unwrap();
-            wait_for(&tcp, records.len());
-            read_all(&mut server, &mut tcp, 7, &mut received);
-            if client.is_handshaking() {
-                client_receive(&mut client, &mut peer);
-            }
-        }
-        let records = client_records(&mut client);
-        peer.write_all(&records).unwrap();
-        wait_for(&tcp, records.len());
         // Reads of 7 bytes: each record's plaintext is handed out 7 bytes at a time.
-        read_all(&mut server, &mut tcp, 7, &mut received);
+        let received = pair.send_message(&message, usize::MAX, 7);
         assert_eq!(received, message);
-        assert_eq!(server.plaintext.capacity(), 0);
+        assert_eq!(pair.server.plaintext.capacity(), 0);
     }
 
     #[test]
