@@ -371,9 +371,6 @@ pub enum UsageError {
     /// Text fragments that do not form valid UTF-8.
     #[error("text fragments are not valid UTF-8")]
     InvalidUtf8,
-    /// A pre-encoded frame was handed to a client connection, whose frames must be masked.
-    #[error("pre-encoded frames can only be sent by a server")]
-    EncodedFrameOnClient,
     /// A value supplied by the caller holds CR, LF, NUL or another character that cannot
     /// appear in that place of an HTTP head (header injection), or a header the handshake
     /// writes itself.

@@ -142,3 +142,35 @@ fn a_malformed_url_or_header_fails_at_once() {
             .is_err()
     );
 }
+
+#[test]
+fn a_handle_sends_and_broadcasts_to_a_client_socket_from_another_thread() {
+    let server = start(echo_server());
+    let (ids, id) = mpsc::channel();
+    let (texts, text) = mpsc::channel();
+    let client = Client::new(
+        Handlers::<()>::new()
+            .on_open(move |socket| {
+                socket.join("mine");
+                ids.send(socket.id()).unwrap();
+            })
+            .on_message(move |_, message| {
+                if let Message::Text(echoed) = message {
+                    texts.send(echoed.as_str().to_owned()).unwrap();
+                }
+            }),
+    )
+    .connect(&support::url(&server, "/"))
+    .unwrap()
+    .spawn()
+    .unwrap();
+    let id = id.recv_timeout(PATIENCE).unwrap();
+    // From this thread, not a handler: the client masks what the handle hands it, the
+    // server echoes it back.
+    client.handle().send(id, "by the handle").unwrap();
+    assert_eq!(text.recv_timeout(PATIENCE).unwrap(), "by the handle");
+    client.handle().to("mine").send("to the room").unwrap();
+    assert_eq!(text.recv_timeout(PATIENCE).unwrap(), "to the room");
+    client.shutdown().unwrap();
+    server.shutdown().unwrap();
+}

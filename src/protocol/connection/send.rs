@@ -19,8 +19,9 @@ impl Connection {
     // ----- sending ---------------------------------------------------------------------
 
     /// Queues a message: text from `&str`, `String` or [`Text`](crate::Text), binary from
-    /// `&[u8]`, `Vec<u8>` or [`Bytes`], a [`Message`](crate::Message), or (a server) an
-    /// [`EncodedMessage`] framed once for many connections (see [`Sendable`]).
+    /// `&[u8]`, `Vec<u8>` or [`Bytes`], a [`Message`](crate::Message), or an
+    /// [`EncodedMessage`] framed once for many connections (see [`Sendable`]; a client,
+    /// which masks every frame, frames its payload again).
     ///
     /// A server queues a large owned payload by reference, without copying it.
     ///
@@ -105,10 +106,11 @@ impl Connection {
     }
 
     /// Queues a message framed once with [`EncodedMessage`], sharing its bytes instead of
-    /// copying them. Only a server can: a client must mask each frame itself.
+    /// copying them. A client masks each frame itself, so it sends the message's payload
+    /// as an ordinary message (a broadcast or a handle's send reaches a client socket too).
     pub(crate) fn send_encoded(&mut self, message: &EncodedMessage) -> Result<(), Error> {
         if self.role == Role::Client {
-            return Err(UsageError::EncodedFrameOnClient.into());
+            return self.send_shared(message.kind(), message.payload());
         }
         self.check_can_send_data()?;
         if self.outgoing_fragmented.is_some() {

@@ -791,11 +791,12 @@ fn encoded_messages_are_shared_and_checked() {
     );
     assert_eq!(outcome.events, [binary(vec![5; 300])]);
 
+    // A client sends it as an ordinary message, masked, which a server reads back.
     let mut client = Connection::new(Role::Client, &Config::default());
-    assert!(matches!(
-        client.send(&message),
-        Err(Error::Usage(UsageError::EncodedFrameOnClient))
-    ));
+    client.send(&message).unwrap();
+    let sent = run(client, b"", &[]).output;
+    assert_ne!(sent[1] & 0x80, 0, "masked");
+    assert_eq!(run_server(&sent).events, [binary(vec![5; 300])]);
     let mut fragmenting = server();
     fragmenting
         .send_fragment(MessageKind::Text, b"a", false)
