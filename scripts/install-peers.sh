@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the interop peers used by tests/interop/, idempotently (fast when all are present):
-#   - npm `ws` (v8), `playwright-core`, `engine.io-client` (v6) and `socket.io-client` (v4) into
+#   - npm `ws` (v8), `playwright-core`, `engine.io-client` (v6), `socket.io-client` (v4) and
+#     `socket.io` (v4, the server our Rust Socket.IO client is tested against) into
 #     tests/interop/node_modules (no lock file, no browser download: the browser is Debian's
 #     chromium),
 #   - npm `mocha`, `chai` (v4), `chai-string` and `ws` into
@@ -18,11 +19,12 @@ interop="$root/tests/interop"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
-# --- npm: ws + playwright-core + engine.io-client + socket.io-client ----------------------
+# --- npm: ws + playwright-core + engine.io-client + socket.io-client + socket.io ----------
 if [ -d "$interop/node_modules/ws" ] && [ -d "$interop/node_modules/playwright-core" ] \
   && [ -d "$interop/node_modules/engine.io-client" ] \
-  && [ -d "$interop/node_modules/socket.io-client" ]; then
-  echo "npm ws + playwright-core + engine.io-client + socket.io-client: already present"
+  && [ -d "$interop/node_modules/socket.io-client" ] \
+  && [ -d "$interop/node_modules/socket.io" ]; then
+  echo "npm ws + playwright-core + engine.io-client + socket.io-client + socket.io: already present"
 else
   (
     cd "$interop"
@@ -30,7 +32,7 @@ else
       --loglevel=error >/dev/null
   )
   rm -f "$interop/package-lock.json"
-  echo "npm ws + playwright-core + engine.io-client + socket.io-client: installed"
+  echo "npm ws + playwright-core + engine.io-client + socket.io-client + socket.io: installed"
 fi
 
 # --- npm: the Engine.IO protocol test suite's mocha, chai, chai-string, ws -----------------

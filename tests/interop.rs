@@ -18,6 +18,15 @@
 //! Socket.IO (feature `socketio`: the npm `socket.io-client`) is in
 //! `tests/interop/socketio.rs`:
 //! `cargo test --features socketio --test interop -- --include-ignored socketio::`.
+//!
+//! Our Rust Socket.IO client against the npm `socket.io` server (feature `socketio`) is in
+//! `tests/interop/socketio_rust_client.rs`:
+//! `cargo test --features socketio --test interop -- --include-ignored socketio_rust_client::`.
+//!
+//! The Socket.IO chat example in headless Chromium (feature `socketio`) is in
+//! `tests/interop/socketio_chat.rs`:
+//! `cargo build --features socketio --example socketio_chat &&
+//! cargo test --features socketio --test interop -- --include-ignored socketio_chat::`.
 
 #![cfg(feature = "server")]
 
@@ -27,6 +36,12 @@ mod engineio;
 #[cfg(feature = "socketio")]
 #[path = "interop/socketio.rs"]
 mod socketio;
+#[cfg(feature = "socketio")]
+#[path = "interop/socketio_chat.rs"]
+mod socketio_chat;
+#[cfg(feature = "socketio")]
+#[path = "interop/socketio_rust_client.rs"]
+mod socketio_rust_client;
 mod support;
 #[cfg(feature = "tls")]
 #[path = "interop/tls.rs"]
@@ -274,18 +289,44 @@ fn chromium_chat(
     page: impl Fn(u16) -> String,
     browser_args: &[&str],
 ) {
+    chromium_example(
+        "chat",
+        "chat_browser.mjs",
+        chat_args,
+        ready,
+        page,
+        browser_args,
+    );
+}
+
+/// Runs the example `example` (built beside `chat`) on a free port of 127.0.0.1 with
+/// `chat_args`, waits for its first line to start with `ready`, then runs the browser
+/// script `script` with the page's URL (`page(port)`) and `browser_args`; the example is
+/// stopped either way.
+fn chromium_example(
+    example: &str,
+    script: &str,
+    chat_args: &[&str],
+    ready: &str,
+    page: impl Fn(u16) -> String,
+    browser_args: &[&str],
+) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut chat = Command::new(chat_binary())
+    let mut chat = Command::new(chat_binary().with_file_name(example))
         .arg(format!("127.0.0.1:{port}"))
         .args(chat_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("the chat example: `cargo build --example chat` (a plain `cargo test` builds it)");
+        .unwrap_or_else(|e| {
+            panic!(
+                "the {example} example ({e}): `cargo build --example {example}` with its features"
+            )
+        });
     // Drained all along, so that a chatty server never blocks on a full pipe.
     let mut stderr = chat.stderr.take().unwrap();
     let stderr = std::thread::spawn(move || {
@@ -301,12 +342,12 @@ fn chromium_chat(
         let _ = chat.kill();
         let _ = chat.wait();
         let stderr = stderr.join().unwrap_or_default();
-        panic!("the chat example said {first:?}, not {ready:?}...: {stderr}");
+        panic!("the {example} example said {first:?}, not {ready:?}...: {stderr}");
     }
     let url = page(port);
     let mut args = vec![url.as_str()];
     args.extend_from_slice(browser_args);
-    let result = std::panic::catch_unwind(|| run_peer("node", "chat_browser.mjs", &args));
+    let result = std::panic::catch_unwind(|| run_peer("node", script, &args));
     let _ = chat.kill();
     let _ = chat.wait();
     if let Err(panic) = result {

@@ -22,7 +22,8 @@
 //! WebSocket, the upgrade, the heartbeat), mounted on an [`events::Server`] at its path
 //! beside the application's own routes; and on it [`SocketIoServer`], the Socket.IO v5
 //! server (namespaces, middlewares, events and acks, rooms and broadcasts; see
-//! docs/socketio.md).
+//! docs/socketio.md). And [`SocketIoClient`], the Socket.IO v5 client over WebSocket with
+//! the reference client's reconnection (see docs/socketio-client.md).
 //!
 //! [`events::Server`]: crate::events::Server
 //!
@@ -68,12 +69,17 @@
 //! - The cost: a received payload is parsed into a `Value` and moved into `Data` (one walk;
 //!   strings are moved, not copied); a sent one is written as JSON straight from `Data`.
 
+mod client;
 mod data;
 mod engine;
 mod engine_packet;
 mod packet;
 mod server;
 
+pub use client::{
+    ClientAck, ClientConfig, ClientConnectError, ClientDisconnectReason, ClientEmitError,
+    ClientSocket, SocketIoClient,
+};
 pub use data::Data;
 pub use engine::{
     CloseReason, Cors, CorsOrigin, EngineConfig, EngineConnection, EngineHandlers, EngineSendError,
@@ -96,6 +102,11 @@ pub use server::{
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/socketio.md")]
 pub struct SocketIoGuideDoctests;
+
+/// The example of docs/socketio-client.md, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/socketio-client.md")]
+pub struct SocketIoClientGuideDoctests;
 
 #[cfg(test)]
 #[allow(
