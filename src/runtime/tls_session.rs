@@ -413,9 +413,7 @@ impl TlsSession {
                 // Handshake flights and the like go out now; what TCP will not take yet
                 // goes when it is writable (the loop flushes every writable connection).
                 let sent = self.send_records(tcp);
-                if let Err(error) = result {
-                    return Err(std::io::Error::new(ErrorKind::InvalidData, error));
-                }
+                result.map_err(failed)?;
                 sent?;
             }
         })
@@ -500,30 +498,13 @@ impl TlsSession {
             buffer: encrypted,
             used: 0,
         };
-        let mut overflow = std::mem::take(&mut self.plaintext);
-        let mut sink = PlaintextSink {
-            buffer: &mut [],
-            filled: 0,
-            overflow: &mut overflow,
-        };
-        let mut incoming = std::mem::take(&mut self.incoming);
-        let (consumed, result) = self.run(
-            &mut incoming,
-            &mut sink,
-            &mut records,
-            OnceEstablished::Encrypt(plaintext),
-        );
-        let used = records.used;
-        self.plaintext = overflow;
-        incoming.drain(..consumed);
-        self.incoming = incoming;
-        let done = result.map_err(|error| std::io::Error::new(ErrorKind::InvalidData, error))?;
-        if !done {
+        if !self.run_on_kept(&mut records, OnceEstablished::Encrypt(plaintext))? {
             return Err(std::io::Error::new(
                 ErrorKind::InvalidData,
                 "the TLS session can no longer send",
             ));
         }
+        let used = records.used;
         let sent = send(tcp, &records.buffer[..used])?;
         self.outgoing.extend_from_slice(&records.buffer[sent..used]);
         Ok(())
@@ -538,6 +519,21 @@ impl TlsSession {
             buffer: &mut outgoing,
             used,
         };
+        let result = self.run_on_kept(&mut records, asked);
+        let used = records.used;
+        outgoing.truncate(used);
+        self.outgoing = outgoing;
+        result?;
+        self.send_records(tcp).map(drop)
+    }
+
+    /// Runs the session over what it kept of the peer's records (nothing new arrived),
+    /// records going to `records`; whether `asked` was done.
+    fn run_on_kept(
+        &mut self,
+        records: &mut RecordSink<'_>,
+        asked: OnceEstablished<'_>,
+    ) -> std::io::Result<bool> {
         let mut overflow = std::mem::take(&mut self.plaintext);
         let mut sink = PlaintextSink {
             buffer: &mut [],
@@ -545,15 +541,11 @@ impl TlsSession {
             overflow: &mut overflow,
         };
         let mut incoming = std::mem::take(&mut self.incoming);
-        let (consumed, result) = self.run(&mut incoming, &mut sink, &mut records, asked);
-        let used = records.used;
-        outgoing.truncate(used);
-        self.outgoing = outgoing;
+        let (consumed, result) = self.run(&mut incoming, &mut sink, records, asked);
         self.plaintext = overflow;
         incoming.drain(..consumed);
         self.incoming = incoming;
-        result.map_err(|error| std::io::Error::new(ErrorKind::InvalidData, error))?;
-        self.send_records(tcp).map(drop)
+        result.map_err(failed)
     }
 
     /// Queues a close_notify (once the handshake is done) and sends what it can.
@@ -575,6 +567,12 @@ impl TlsSession {
         self.outgoing.drain(..sent);
         Ok(false)
     }
+}
+
+/// A session that failed, as the I/O error the runtime sees (the rustls error inside, so
+/// that a refused certificate can be told apart).
+fn failed(error: rustls::Error) -> std::io::Error {
+    std::io::Error::new(ErrorKind::InvalidData, error)
 }
 
 /// Writes `records` to `tcp` until all are sent or TCP would block; returns how many
