@@ -81,6 +81,25 @@ fn run_peer(program: &str, script: &str, args: &[&str]) {
     );
 }
 
+/// Runs the node peer script `script` with `args` to completion; returns the JSON of the
+/// `RESULT <json>` line it prints, and what it wrote to stderr.
+#[cfg(feature = "socketio")]
+fn peer_result(script: &str, args: &[&str]) -> (serde_json::Value, String) {
+    let output = Command::new("node")
+        .arg(interop(script))
+        .args(args)
+        .current_dir(interop(""))
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let result = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("no RESULT line ({}):\n{stdout}\n{stderr}", output.status));
+    (serde_json::from_str(result).unwrap(), stderr)
+}
+
 fn echo_server() -> rfc6455::events::Spawned {
     start(Server::new(Handlers::<()>::new().on_message(
         |socket, message| {

@@ -21,7 +21,7 @@ use rfc6455::socketio::{CloseReason, EngineConfig, EngineHandlers, EngineServer,
 use serde_json::{Value, json};
 
 use super::support::{PATIENCE, start};
-use super::{chat_binary, interop};
+use super::{chat_binary, interop, peer_result};
 
 /// One at a time: the suite's heartbeat cases run on 300 ms timers, and four Node peers and
 /// their servers at once on a small machine could stretch them.
@@ -68,19 +68,7 @@ fn run_client(mode: &str) -> (Value, Seen) {
     let engine = EngineServer::new(config, handlers).unwrap();
     let server = start(engine.attach(Server::new(Handlers::<()>::new()).workers(2)));
     let url = format!("http://{}", server.local_addr().unwrap());
-    let output = Command::new("node")
-        .arg(interop("engineio_client.mjs"))
-        .args([url.as_str(), mode])
-        .current_dir(interop(""))
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let result = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("no RESULT line ({}):\n{stdout}\n{stderr}", output.status));
-    let result: Value = serde_json::from_str(result).unwrap();
+    let (result, stderr) = peer_result("engineio_client.mjs", &[url.as_str(), mode]);
     // The close reaches our side as the client sees it; allow the loop a moment to report.
     let deadline = std::time::Instant::now() + PATIENCE;
     while seen.lock().unwrap().closed.is_none() && std::time::Instant::now() < deadline {

@@ -12,7 +12,6 @@
 //! cargo test --features socketio --test interop -- --include-ignored socketio::
 //! ```
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,7 +22,7 @@ use rfc6455::socketio::{
 };
 use serde_json::{Value, json};
 
-use super::interop;
+use super::peer_result;
 use super::support::{PATIENCE, start};
 
 /// One at a time: the server's ack timeout is short, and several Node peers at once on a
@@ -152,19 +151,7 @@ fn run_client(mode: &str) -> (Value, Seen) {
     }
     let server = start(io.attach(Server::new(Handlers::<()>::new()).workers(2)));
     let url = format!("http://{}", server.local_addr().unwrap());
-    let output = Command::new("node")
-        .arg(interop("socketio_client.mjs"))
-        .args([url.as_str(), mode])
-        .current_dir(interop(""))
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let result = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("RESULT "))
-        .unwrap_or_else(|| panic!("no RESULT line ({}):\n{stdout}\n{stderr}", output.status));
-    let result: Value = serde_json::from_str(result).unwrap();
+    let (result, stderr) = peer_result("socketio_client.mjs", &[url.as_str(), mode]);
     // The transport close reaches our side as the client sees it: allow a moment.
     let deadline = std::time::Instant::now() + PATIENCE;
     while seen.lock().unwrap().disconnects.len() < 3 && std::time::Instant::now() < deadline {
