@@ -31,8 +31,14 @@ command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; ex
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# No server outlives the script, even when a run fails.
 results=$(mktemp)
-trap 'rm -f "$results"' EXIT
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -f "$results"
+}
+trap cleanup EXIT
 for scenario in ${scenarios//,/ }; do
   IFS=x read -r connections size in_flight <<<"$scenario"
   for round in $(seq "$runs"); do
@@ -50,6 +56,7 @@ for scenario in ${scenarios//,/ }; do
       line=$(taskset -c 1 node benches/peers/socketio_load.mjs "127.0.0.1:$port" "$pid" \
         "$connections" "$size" "$in_flight" "$seconds")
       kill "$pid"; wait "$pid" 2>/dev/null || true
+      pid=""
       echo "$scenario round $round $server: $line"
       echo "$scenario $server $line" >>"$results"
     done

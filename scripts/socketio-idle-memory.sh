@@ -23,6 +23,13 @@ if [ ! -d benches/peers/node_modules/socket.io ] || [ ! -d benches/peers/node_mo
 fi
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# No server or client outlives the script, even when a measurement fails.
+server="" clients=""
+cleanup() {
+  for process in $server $clients; do kill "$process" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
 rss() { awk '/^VmRSS/ { print $2 * 1024 }' "/proc/$1/status"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -31,7 +38,7 @@ measure() {
   local name=$1; shift
   local port; port=$(free_port)
   "$@" "127.0.0.1:$port" >/dev/null 2>&1 &
-  local server=$!
+  server=$!
   # Up when it accepts a connection.
   for _ in $(seq 100); do
     if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null; then break; fi
@@ -41,7 +48,7 @@ measure() {
   local before; before=$(rss $server)
   local fifo; fifo=$(mktemp -u); mkfifo "$fifo"
   node benches/peers/socketio_idle_clients.mjs "127.0.0.1:$port" "$connections" <"$fifo" >"$fifo.out" 2>&1 &
-  local clients=$!
+  clients=$!
   exec 9>"$fifo"
   for _ in $(seq 600); do
     if grep -q CONNECTED "$fifo.out" 2>/dev/null || ! kill -0 $clients 2>/dev/null; then break; fi
