@@ -53,6 +53,27 @@ impl Handle {
         self.shared.send_message_to(id, &self.encode(message))
     }
 
+    /// Sends a message to one socket only if it can take it at once: when the socket's loop
+    /// takes the send, the socket's write queue must be empty
+    /// ([`buffered_amount`](super::Socket::buffered_amount) 0), else the message is dropped
+    /// (Socket.IO's volatile emit: a position update that is stale by the time a slow peer
+    /// could read it). Dropped too, at once, when the loop is so far behind that its
+    /// command queue is full. `Ok` means handed to the loop or dropped, not sent; the one
+    /// error is [`Error::Closed`]: the socket's loop is gone.
+    pub fn send_volatile(&self, id: SocketId, message: impl Sendable) -> Result<(), Error> {
+        self.shared.send_if_idle_to(id, vec![self.encode(message)])
+    }
+
+    /// Several messages to one socket, all or none, as [`send_volatile`](Self::send_volatile)
+    /// decides for one (a Socket.IO packet and its attachments).
+    pub(crate) fn send_all_volatile(
+        &self,
+        id: SocketId,
+        messages: Vec<EncodedMessage>,
+    ) -> Result<(), Error> {
+        self.shared.send_if_idle_to(id, messages)
+    }
+
     /// Frames a message once for this runtime's connections (compressed too, if they may
     /// be), to send it to many sockets without framing it again.
     pub fn encode(&self, message: impl Sendable) -> EncodedMessage {

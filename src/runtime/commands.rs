@@ -77,6 +77,9 @@ pub(crate) enum Command {
     Listen(mio::net::TcpListener, Security),
     /// Send a message to one socket.
     Send(SocketId, EncodedMessage),
+    /// Send messages to one socket, all of them if its write queue is empty when the loop
+    /// takes the command, else none (a volatile send).
+    SendIfIdle(SocketId, Vec<EncodedMessage>),
     /// Start the close handshake on one socket.
     Close(SocketId, CloseCode, String),
     /// Send a message to this loop's share of an audience.
@@ -130,14 +133,10 @@ impl Remote {
         true
     }
 
-    /// Queues a `Send` or `Broadcast` carrying `message`, unless the channel already holds
-    /// `max_command_queue` bytes of messages. Fails with [`Error::Closed`] if the loop is
-    /// gone.
-    pub(crate) fn send_message(
-        &self,
-        command: Command,
-        message: &EncodedMessage,
-    ) -> Result<(), Error> {
+    /// Queues a command carrying messages of `held` bytes (`Send`, `SendIfIdle`,
+    /// `Broadcast`), unless the channel already holds `max_command_queue` bytes of messages.
+    /// Fails with [`Error::Closed`] if the loop is gone.
+    pub(crate) fn send_message(&self, command: Command, held: usize) -> Result<(), Error> {
         let queued = self.queued.load(Ordering::Acquire);
         if queued >= self.max_queued {
             return Err(CapacityError::CommandQueueFull {
@@ -146,8 +145,7 @@ impl Remote {
             }
             .into());
         }
-        self.queued
-            .fetch_add(message.held_bytes(), Ordering::AcqRel);
+        self.queued.fetch_add(held, Ordering::AcqRel);
         if self.send(command) {
             Ok(())
         } else {
@@ -155,10 +153,10 @@ impl Remote {
         }
     }
 
-    /// Called by the loop for each message it takes off its channel.
-    pub(crate) fn took(&self, message: &EncodedMessage) {
-        self.queued
-            .fetch_sub(message.held_bytes(), Ordering::AcqRel);
+    /// Called by the loop for each command carrying messages of `held` bytes it takes off
+    /// its channel.
+    pub(crate) fn took(&self, held: usize) {
+        self.queued.fetch_sub(held, Ordering::AcqRel);
     }
 
     /// Called by the loop when it leaves commands in its channel for its next turn: its poll
@@ -201,7 +199,23 @@ impl Shared {
         message: &EncodedMessage,
     ) -> Result<(), Error> {
         let remote = self.remotes.get(id.worker()).ok_or(Error::Closed)?;
-        remote.send_message(Command::Send(id, message.clone()), message)
+        remote.send_message(Command::Send(id, message.clone()), message.held_bytes())
+    }
+
+    /// Sends `messages` to the socket `id` if, when its loop takes them, nothing waits in
+    /// its write queue; else drops them all. A loop so far behind that its channel is full
+    /// drops them at once: that is no error either.
+    pub(crate) fn send_if_idle_to(
+        &self,
+        id: SocketId,
+        messages: Vec<EncodedMessage>,
+    ) -> Result<(), Error> {
+        let remote = self.remotes.get(id.worker()).ok_or(Error::Closed)?;
+        let held = messages.iter().map(EncodedMessage::held_bytes).sum();
+        match remote.send_message(Command::SendIfIdle(id, messages), held) {
+            Err(Error::Capacity(CapacityError::CommandQueueFull { .. })) => Ok(()),
+            sent => sent,
+        }
     }
 
     /// Hands a broadcast to every loop but `skip` (the one broadcasting, if any). Every
@@ -223,7 +237,7 @@ impl Shared {
                 continue;
             }
             let command = Command::Broadcast(audience.clone(), message.clone());
-            if let Err(error) = remote.send_message(command, message) {
+            if let Err(error) = remote.send_message(command, message.held_bytes()) {
                 outcome = outcome.and(Err(error));
             }
         }

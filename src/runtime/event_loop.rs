@@ -19,6 +19,7 @@ use super::state::LoopState;
 use super::transport::Security;
 use crate::config::Config;
 use crate::error::Error;
+use crate::protocol::EncodedMessage;
 
 const WAKER: Token = Token(usize::MAX - 1);
 /// Listener `i` has token `FIRST_LISTENER - i`; connections' tokens are their slab keys,
@@ -266,9 +267,19 @@ impl<A: Application> EventLoop<A> {
                     let _ = self.listen(socket, security);
                 }
                 Command::Send(id, message) => {
-                    remote.took(&message);
+                    remote.took(message.held_bytes());
                     if let Some(key) = self.state.key_of(id) {
                         let _ = self.state.send(key, &message);
+                    }
+                }
+                Command::SendIfIdle(id, messages) => {
+                    remote.took(messages.iter().map(EncodedMessage::held_bytes).sum());
+                    if let Some(key) = self.state.key_of(id)
+                        && self.state.buffered_amount(key) == 0
+                    {
+                        for message in &messages {
+                            let _ = self.state.send(key, message);
+                        }
                     }
                 }
                 Command::Close(id, code, reason) => {
@@ -277,7 +288,7 @@ impl<A: Application> EventLoop<A> {
                     }
                 }
                 Command::Broadcast(audience, message) => {
-                    remote.took(&message);
+                    remote.took(message.held_bytes());
                     let _ = self.state.broadcast(&audience, &message, false);
                 }
                 Command::Answered(id) => {

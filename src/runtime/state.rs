@@ -167,6 +167,14 @@ impl<D> LoopState<D> {
             .then_some(key)
     }
 
+    /// Bytes queued on one local connection and not yet written (0 if it is gone).
+    pub(crate) fn buffered_amount(&self, key: usize) -> usize {
+        self.conns
+            .get(key)
+            .and_then(|conn| conn.connection())
+            .map_or(0, |connection| connection.buffered_amount())
+    }
+
     /// Registers a new connection's socket and slot; returns its key.
     fn insert(
         &mut self,

@@ -147,6 +147,18 @@ impl SessionCell {
                         refused.get_or_insert(EngineSendError::WebSocket(error.to_string()));
                     }
                 }
+                Output::SendIfIdle(id, packets) => {
+                    let sent = self.engine.handle().map(|handle| {
+                        let messages = packets
+                            .iter()
+                            .map(|packet| handle.encode(packet.encode_websocket()))
+                            .collect();
+                        handle.send_all_volatile(id, messages)
+                    });
+                    if let Some(Err(error)) = sent {
+                        refused.get_or_insert(EngineSendError::WebSocket(error.to_string()));
+                    }
+                }
                 Output::CloseWebSocket(id) => {
                     if let Some(handle) = self.engine.handle() {
                         // A socket gone already needs no close.

@@ -83,6 +83,26 @@ impl EngineConnection {
         }
     }
 
+    /// Sends a message packet only if the transport can take it now, else drops it (the
+    /// reference's volatile packets): over long-polling, if a `GET` is held; over
+    /// WebSocket, if the socket's write queue is empty when its loop takes the message. The
+    /// errors are those of [`send`](Self::send); a drop is none.
+    pub fn send_volatile(&self, message: impl Into<Message>) -> Result<(), EngineSendError> {
+        self.send_all_volatile(vec![message.into()])
+    }
+
+    /// Several message packets, all or none, as [`send_volatile`](Self::send_volatile)
+    /// decides for one.
+    pub(crate) fn send_all_volatile(&self, messages: Vec<Message>) -> Result<(), EngineSendError> {
+        match self
+            .cell
+            .with(|session, _now| session.send_volatile(messages))
+        {
+            (Ok(()), Some(refused)) => Err(refused),
+            (sent, _) => sent,
+        }
+    }
+
     /// Closes the session (`forced close`): a WebSocket at once; long-polling with the next
     /// `GET`, which takes what is queued and the close packet (or after 30 s without one).
     pub fn close(&self) {

@@ -167,6 +167,8 @@ pub(crate) enum Output<R, W> {
     Answer(R, PollAnswer),
     /// Send this packet on this WebSocket.
     Send(W, EnginePacket),
+    /// Send these packets on this WebSocket if nothing waits in its write queue, else none.
+    SendIfIdle(W, Vec<EnginePacket>),
     /// Close this WebSocket.
     CloseWebSocket(W),
     /// A message for the application.
@@ -558,28 +560,55 @@ impl<R, W: Clone + PartialEq> Session<R, W> {
         if self.phase != Phase::Open {
             return Err(EngineSendError::Closed);
         }
-        let packet = match message {
-            Message::Text(text) if text.as_bytes().contains(&0x1E) => {
-                return Err(EngineSendError::RecordSeparatorInText);
-            }
-            Message::Text(text) => EnginePacket::Text {
-                packet_type: EnginePacketType::Message,
-                data: text,
-            },
-            Message::Binary(bytes) => EnginePacket::Binary(bytes),
-        };
+        let packet = message_packet(message)?;
         if let Active::WebSocket(ws) = &self.active {
             self.outputs.push_back(Output::Send(ws.clone(), packet));
             return Ok(());
         }
         let cost = queue_cost(&packet);
+        self.enqueue([packet], cost)
+    }
+
+    /// Sends messages only if the transport can take them now, all or none (the reference's
+    /// volatile packets, dropped unless `transport.writable`): over long-polling, if a `GET`
+    /// is held; over WebSocket, if the socket's write queue is empty when its loop takes
+    /// them ([`Output::SendIfIdle`]). A drop is no error.
+    pub(crate) fn send_volatile(&mut self, messages: Vec<Message>) -> Result<(), EngineSendError> {
+        if self.phase != Phase::Open {
+            return Err(EngineSendError::Closed);
+        }
+        let packets = messages
+            .into_iter()
+            .map(message_packet)
+            .collect::<Result<Vec<_>, _>>()?;
+        match &self.active {
+            Active::WebSocket(ws) => {
+                self.outputs
+                    .push_back(Output::SendIfIdle(ws.clone(), packets));
+                Ok(())
+            }
+            Active::Polling { held: None } => Ok(()),
+            Active::Polling { held: Some(_) } => {
+                let cost = packets.iter().map(queue_cost).sum();
+                self.enqueue(packets, cost)
+            }
+        }
+    }
+
+    /// Queues packets costing `cost` for long-polling, all or none within the queue's
+    /// bound, and answers the held `GET` if there is one.
+    fn enqueue(
+        &mut self,
+        packets: impl IntoIterator<Item = EnginePacket>,
+        cost: usize,
+    ) -> Result<(), EngineSendError> {
         if self.queued_bytes + cost > self.limits.max_queued_bytes {
             return Err(EngineSendError::QueueFull {
                 limit: self.limits.max_queued_bytes,
             });
         }
         self.queued_bytes += cost;
-        self.queue.push_back(packet);
+        self.queue.extend(packets);
         self.flush_polling();
         Ok(())
     }
@@ -656,6 +685,20 @@ fn noop_payload() -> Vec<u8> {
 
 /// What a packet costs against `max_queued_bytes`: its bytes in a payload, a separator,
 /// and its slot in the queue.
+/// The message packet carrying `message` (a text may not hold the payload separator).
+fn message_packet(message: Message) -> Result<EnginePacket, EngineSendError> {
+    match message {
+        Message::Text(text) if text.as_bytes().contains(&0x1E) => {
+            Err(EngineSendError::RecordSeparatorInText)
+        }
+        Message::Text(text) => Ok(EnginePacket::Text {
+            packet_type: EnginePacketType::Message,
+            data: text,
+        }),
+        Message::Binary(bytes) => Ok(EnginePacket::Binary(bytes)),
+    }
+}
+
 fn queue_cost(packet: &EnginePacket) -> usize {
     let encoded = match packet {
         EnginePacket::Text { data, .. } => 1 + data.len(),
@@ -748,6 +791,42 @@ mod tests {
         assert_eq!(
             outputs(&mut session),
             [Out::Answer(2, payload(b"4a\x1ebAQIDBA=="))]
+        );
+    }
+
+    #[test]
+    fn a_volatile_send_goes_only_where_the_transport_can_take_it_all_or_none() {
+        let (mut session, _clock) = polling();
+        // No GET held: dropped, nothing queued for the next one.
+        session.send_volatile(vec![Message::from("stale")]).unwrap();
+        assert!(outputs(&mut session).is_empty());
+        session.on_get(1);
+        assert!(
+            outputs(&mut session).is_empty(),
+            "the GET waits: nothing was queued"
+        );
+        // A GET held: the packet and its attachment go together.
+        let parts = vec![Message::from("fresh"), Message::from(vec![1u8, 2])];
+        session.send_volatile(parts).unwrap();
+        assert_eq!(
+            outputs(&mut session),
+            [Out::Answer(1, payload(b"4fresh\x1ebAQI="))]
+        );
+        // A text with the separator refuses the whole send, as `send` does.
+        let bad = vec![Message::from("a"), Message::from("b\x1ec")];
+        assert_eq!(
+            session.send_volatile(bad),
+            Err(EngineSendError::RecordSeparatorInText)
+        );
+        // Over WebSocket the loop decides, for all the parts at once.
+        let (mut session, _clock) = websocket();
+        session.send_volatile(vec![Message::from("x")]).unwrap();
+        let packets = vec![text(EnginePacketType::Message, "x")];
+        assert_eq!(outputs(&mut session), [Out::SendIfIdle(WS, packets)]);
+        session.close(Instant::now());
+        assert_eq!(
+            session.send_volatile(vec![Message::from("late")]),
+            Err(EngineSendError::Closed)
         );
     }
 
