@@ -353,6 +353,16 @@ fn rooms_union_except_and_counts() {
     assert_eq!(c.text(), r#"2["all-but-a"]"#);
     // c got neither news nor its own: the next thing it gets is its sync answer.
     c.sync(5);
+    // socketsJoin and socketsLeave: every socket reached joins or leaves.
+    main.to("red").to("blue").sockets_join("green");
+    assert_eq!(
+        ids(main.to("green")),
+        sorted(vec![a_id.clone(), b_id.clone()])
+    );
+    main.to("blue").sockets_leave("green");
+    assert_eq!(ids(main.to("green")), vec![a_id.clone()]);
+    main.to("green").sockets_leave("green");
+    assert!(main.to("green").is_empty());
     a_socket.leave("red");
     assert!(main.to("red").is_empty());
     assert!(!main.rooms().contains(&"red".to_owned()));
@@ -472,4 +482,124 @@ fn a_session_that_joins_no_namespace_in_time_is_closed() {
     assert!(idle.closed());
     joined.sync(0);
     assert_eq!(fixture.main.sockets().len(), 1);
+}
+
+/// `use_async_middleware`: the answer comes later from another thread (the session's other
+/// namespaces go on meanwhile), events sent at once after the CONNECT reply wait for the
+/// connection handler's handlers, a refusal or a dropped `Admission` is a CONNECT_ERROR, a
+/// synchronous refusal first stops the chain, and a packet to the namespace before the
+/// answer closes the session.
+#[test]
+fn an_async_middleware_answers_later_from_any_thread() {
+    let fixture = Fixture::new();
+    let (admit, admissions) = std::sync::mpsc::channel();
+    let admit = Mutex::new(admit);
+    let later = fixture.io.of("/later");
+    later.use_middleware(|_, auth| match auth == &Data::from(json!({"bad": true})) {
+        true => Err(ConnectError::new("refused at once")),
+        false => Ok(()),
+    });
+    later.use_async_middleware(move |handshake, admission| {
+        let auth = handshake.auth().clone();
+        admit.lock().unwrap().send((auth, admission)).unwrap();
+    });
+    later.on_connection(|socket| {
+        // Slow: the client's first events come before the handler exists, and wait for it.
+        std::thread::sleep(Duration::from_millis(200));
+        socket.on("echo", |_, args, ack| drop(ack.unwrap().send(args)));
+    });
+    let (mut raw, _) = fixture.connected();
+    raw.send(r#"0/later,{"n":1}"#);
+    let (auth, admission) = admissions.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(auth, Data::from(json!({"n": 1})));
+    raw.sync(1);
+    let allow = std::thread::spawn(move || admission.allow());
+    let id = raw.connect_reply("/later,");
+    for n in 0..3 {
+        raw.send(&format!(r#"2/later,{n}["echo",{n}]"#));
+    }
+    for n in 0..3 {
+        assert_eq!(raw.text(), format!("3/later,{n}[{n}]"));
+    }
+    allow.join().unwrap();
+    assert!(later.socket(&id).is_some());
+
+    let mut other = fixture.session();
+    other.send(r#"0/later,{"n":2}"#);
+    let (_, admission) = admissions.recv_timeout(PATIENCE).unwrap();
+    admission.refuse(ConnectError::new("later: no"));
+    assert_eq!(other.text(), r#"4/later,{"message":"later: no"}"#);
+    other.send(r#"0/later,{"n":3}"#);
+    drop(admissions.recv_timeout(PATIENCE).unwrap());
+    assert_eq!(
+        other.text(),
+        r#"4/later,{"message":"middleware gave no answer"}"#
+    );
+    other.send(r#"0/later,{"bad":true}"#);
+    assert_eq!(other.text(), r#"4/later,{"message":"refused at once"}"#);
+    assert!(admissions.try_recv().is_err(), "the chain stopped");
+    other.send(r#"0/later,{"n":4}"#);
+    let _unanswered = admissions.recv_timeout(PATIENCE).unwrap();
+    other.send(r#"2/later,["echo"]"#);
+    assert!(other.closed());
+}
+
+/// The packets a client sends between the CONNECT reply and the end of the connection
+/// handler wait for it, 64 at most: one more closes the session.
+#[test]
+fn early_packets_beyond_the_bound_close_the_session() {
+    let fixture = Fixture::new();
+    let slow = fixture.io.of("/slow");
+    slow.use_async_middleware(|_, admission| drop(std::thread::spawn(|| admission.allow())));
+    slow.on_connection(|_| std::thread::sleep(Duration::from_millis(300)));
+    let mut raw = fixture.session();
+    raw.send("0/slow,");
+    raw.connect_reply("/slow,");
+    for _ in 0..65 {
+        raw.send(r#"2/slow,["early"]"#);
+    }
+    assert!(raw.closed());
+}
+
+/// A volatile emit goes when the transport can take it and is dropped while the socket's
+/// write queue holds bytes: 14 MiB that do not compress, which the client does not read,
+/// keep it full (more than loopback's buffers take).
+#[test]
+fn volatile_emits_are_dropped_while_the_transport_is_busy() {
+    let fixture = Fixture::new();
+    let (mut raw, id) = fixture.connected();
+    let socket = fixture.main.socket(&id).unwrap();
+    socket.emit_volatile("v", vec![Data::from("idle")]).unwrap();
+    assert_eq!(raw.text(), r#"2["v","idle"]"#);
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let big: String = std::iter::repeat_with(|| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        char::from(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[(seed % 62) as usize],
+        )
+    })
+    .take(14 << 20)
+    .collect();
+    socket.emit("big", vec![Data::from(big.as_str())]).unwrap();
+    for _ in 0..100 {
+        socket.emit_volatile("v", vec![Data::from("busy")]).unwrap();
+        fixture
+            .main
+            .volatile()
+            .emit("v", vec![Data::from("busy")])
+            .unwrap();
+    }
+    assert_eq!(raw.text(), format!(r#"2["big","{big}"]"#));
+    // Read to the end: the queue is empty again, and the next volatile emit goes.
+    socket
+        .broadcast()
+        .volatile()
+        .emit("v", vec![Data::from("not to the sender")])
+        .unwrap();
+    socket
+        .emit_volatile("v", vec![Data::from("drained")])
+        .unwrap();
+    assert_eq!(raw.text(), r#"2["v","drained"]"#);
 }

@@ -42,7 +42,7 @@ use crate::socketio::{
     AttachmentLimits, Data, MAIN_NAMESPACE, Packet, PacketDecoder, PacketError, PacketType,
 };
 
-pub use namespace::{BroadcastOperator, ConnectError, Namespace};
+pub use namespace::{Admission, BroadcastOperator, ConnectError, Namespace};
 pub use socket::{AckError, AckSender, DisconnectReason, EmitError, Handshake, Socket};
 
 use namespace::NamespaceInner;
@@ -85,7 +85,7 @@ impl IoTimer {
             IoTimer::Ack(timer) => timer.fire(),
             IoTimer::Connect(client) => {
                 if let Some(client) = client.upgrade()
-                    && lock(&client.sockets).is_empty()
+                    && !lock(&client.namespaces).has_socket()
                 {
                     client.force_close();
                 }
@@ -218,12 +218,57 @@ impl SocketIoServer {
     }
 }
 
+/// Where a client stands in one namespace.
+enum Slot {
+    /// Its CONNECT is with the middlewares: any other packet there is out of place.
+    Admitting,
+    /// Admitted: the CONNECT reply went, the connection handler runs (on the thread of the
+    /// last middleware's answer); the packets that come meanwhile wait here, in order.
+    Starting(Socket, Vec<Packet>),
+    Connected(Socket),
+}
+
+impl Slot {
+    fn socket(&self) -> Option<&Socket> {
+        match self {
+            Slot::Admitting => None,
+            Slot::Starting(socket, _) | Slot::Connected(socket) => Some(socket),
+        }
+    }
+}
+
+/// Packets a client may send to a namespace whose connection handler has not returned yet
+/// (it got the CONNECT reply, the handler runs on another thread); one more closes it.
+const MAX_EARLY_PACKETS: usize = 64;
+
+/// A client's namespaces.
+#[derive(Default)]
+struct Slots {
+    by_name: BTreeMap<String, Slot>,
+    /// Set when the session is gone: no socket joins any more.
+    closed: bool,
+}
+
+impl Slots {
+    fn has_socket(&self) -> bool {
+        self.by_name.values().any(|slot| slot.socket().is_some())
+    }
+
+    fn sockets(&self) -> Vec<Socket> {
+        self.by_name
+            .values()
+            .filter_map(Slot::socket)
+            .cloned()
+            .collect()
+    }
+}
+
 /// One Engine.IO session as a Socket.IO client: its decoder and its sockets, by namespace.
 pub(crate) struct Client {
     pub(crate) connection: EngineConnection,
     pub(crate) server: Arc<IoInner>,
     decoder: Mutex<PacketDecoder>,
-    sockets: Mutex<BTreeMap<String, Socket>>,
+    namespaces: Mutex<Slots>,
     /// Held while a packet's messages are handed to the session, so that the text and the
     /// attachments of two packets sent from two threads do not interleave.
     writing: Mutex<()>,
@@ -241,6 +286,15 @@ impl Client {
         Ok(())
     }
 
+    /// The packet's messages if the transport can take them now, else none
+    /// ([`EngineConnection::send_volatile`]).
+    pub(crate) fn write_volatile(&self, wire: &Wire) -> Result<(), EngineSendError> {
+        let mut messages = Vec::with_capacity(1 + wire.attachments.len());
+        messages.push(wire.text.clone());
+        messages.extend(wire.attachments.iter().cloned());
+        self.connection.send_all_volatile(messages)
+    }
+
     fn send_packet(&self, packet: &Packet) {
         if let Ok(wire) = Wire::encode(packet) {
             let _ = self.write(&wire);
@@ -248,13 +302,16 @@ impl Client {
     }
 
     pub(crate) fn remove(&self, namespace: &str) {
-        lock(&self.sockets).remove(namespace);
+        lock(&self.namespaces).by_name.remove(namespace);
     }
 
+    /// The session is gone: its sockets, and no more to come.
     fn take_sockets(&self) -> Vec<Socket> {
-        std::mem::take(&mut *lock(&self.sockets))
-            .into_values()
-            .collect()
+        let mut slots = lock(&self.namespaces);
+        slots.closed = true;
+        let sockets = slots.sockets();
+        slots.by_name.clear();
+        sockets
     }
 
     /// The reference's `close()`: the session closes, each socket with `forced server close`.
@@ -267,9 +324,62 @@ impl Client {
         }
     }
 
+    /// The middlewares answered a CONNECT to `name`: a CONNECT_ERROR, or the socket, its
+    /// CONNECT reply, the connection handler, and then the packets that came meanwhile.
+    fn admitted(
+        self: &Arc<Client>,
+        namespace: Arc<NamespaceInner>,
+        name: String,
+        handshake: Handshake,
+        answer: Result<(), ConnectError>,
+    ) {
+        if let Err(refusal) = answer {
+            self.remove(&name);
+            self.send_packet(&Packet::connect_error(name, refusal.into_payload()));
+            return;
+        }
+        // Session ids come from the OS's random source; without one, the client waits.
+        let Ok(id) = new_sid() else {
+            return;
+        };
+        let socket = Socket::new(id.clone(), namespace.clone(), self.clone(), handshake);
+        {
+            let mut slots = lock(&self.namespaces);
+            let admitting = matches!(slots.by_name.get(&name), Some(Slot::Admitting));
+            if slots.closed || !admitting || !self.connection.is_open() {
+                return;
+            }
+            // Under the client's lock, so that a close now finds the socket and takes it
+            // out of its namespace.
+            namespace.add(&socket);
+            let starting = Slot::Starting(socket.clone(), Vec::new());
+            slots.by_name.insert(name.clone(), starting);
+        }
+        let reply = Data::Object(BTreeMap::from([("sid".to_owned(), Data::from(id))]));
+        self.send_packet(&Packet::connect(name.as_str(), Some(reply)));
+        namespace.connected(&socket);
+        loop {
+            let early = {
+                let mut slots = lock(&self.namespaces);
+                match slots.by_name.get_mut(&name) {
+                    Some(Slot::Starting(_, early)) if early.is_empty() => {
+                        slots.by_name.insert(name, Slot::Connected(socket));
+                        return;
+                    }
+                    Some(Slot::Starting(_, early)) => std::mem::take(early),
+                    // Gone meanwhile (a disconnect, a close).
+                    _ => return,
+                }
+            };
+            for packet in early {
+                socket.receive(packet);
+            }
+        }
+    }
+
     /// The reference's `_disconnect()`: a DISCONNECT in every namespace, then the close.
     pub(crate) fn disconnect_all(&self) {
-        let sockets: Vec<Socket> = lock(&self.sockets).values().cloned().collect();
+        let sockets = lock(&self.namespaces).sockets();
         for socket in sockets {
             socket.disconnect(false);
         }
@@ -287,7 +397,7 @@ impl IoInner {
             connection: connection.clone(),
             server: self.clone(),
             decoder: Mutex::new(PacketDecoder::new(self.attachments)),
-            sockets: Mutex::new(BTreeMap::new()),
+            namespaces: Mutex::new(Slots::default()),
             writing: Mutex::new(()),
             connect_timer: Arc::new(IoTimer::Connect(weak.clone())),
         });
@@ -318,20 +428,36 @@ impl IoInner {
 
     /// The reference's `ondecoded`.
     fn packet(&self, client: &Arc<Client>, packet: Packet) {
-        let socket = lock(&client.sockets).get(&packet.namespace).cloned();
-        match (socket, packet.packet_type) {
-            (None, PacketType::Connect) => self.connect(client, packet),
-            (Some(socket), packet_type)
-                if !matches!(packet_type, PacketType::Connect | PacketType::ConnectError) =>
-            {
+        let in_place = !matches!(
+            packet.packet_type,
+            PacketType::Connect | PacketType::ConnectError
+        );
+        let mut slots = lock(&client.namespaces);
+        match slots.by_name.get_mut(&packet.namespace) {
+            None if packet.packet_type == PacketType::Connect => {
+                slots
+                    .by_name
+                    .insert(packet.namespace.clone(), Slot::Admitting);
+                drop(slots);
+                self.connect(client, packet);
+            }
+            Some(Slot::Connected(socket)) if in_place => {
+                let socket = socket.clone();
+                drop(slots);
                 socket.receive(packet);
             }
-            _ => client.force_close(),
+            Some(Slot::Starting(_, early)) if in_place && early.len() < MAX_EARLY_PACKETS => {
+                early.push(packet);
+            }
+            _ => {
+                drop(slots);
+                client.force_close();
+            }
         }
     }
 
-    /// The reference's `connect` and `Namespace._add`: the namespace, its middlewares, the
-    /// socket, the CONNECT reply, the connection handler.
+    /// The reference's `connect` and `Namespace._add`: the namespace, then its middlewares
+    /// (which may answer later, from another thread: [`Client::admitted`] goes on).
     fn connect(&self, client: &Arc<Client>, packet: Packet) {
         let name = packet.namespace;
         let namespace = self
@@ -341,6 +467,7 @@ impl IoInner {
             .get(&name)
             .cloned();
         let Some(namespace) = namespace else {
+            client.remove(&name);
             let refusal = ConnectError::new("Invalid namespace").into_payload();
             client.send_packet(&Packet::connect_error(name, refusal));
             return;
@@ -349,23 +476,12 @@ impl IoInner {
             connection: client.connection.clone(),
             auth: packet.data.unwrap_or_else(|| Data::Object(BTreeMap::new())),
         };
-        if let Err(refusal) = namespace.admit(&handshake) {
-            client.send_packet(&Packet::connect_error(name, refusal.into_payload()));
-            return;
-        }
-        // Session ids come from the OS's random source; without one, the client waits.
-        let Ok(id) = new_sid() else {
-            return;
-        };
-        if !client.connection.is_open() {
-            return;
-        }
-        let socket = Socket::new(id.clone(), namespace.clone(), client.clone(), handshake);
-        namespace.add(&socket);
-        lock(&client.sockets).insert(name.clone(), socket.clone());
-        let reply = Data::Object(BTreeMap::from([("sid".to_owned(), Data::from(id))]));
-        client.send_packet(&Packet::connect(name, Some(reply)));
-        namespace.connected(&socket);
+        let client = client.clone();
+        let admitting = namespace.clone();
+        admitting.admit(
+            handshake,
+            Box::new(move |handshake, answer| client.admitted(namespace, name, handshake, answer)),
+        );
     }
 
     fn closed(&self, connection: &EngineConnection, reason: DisconnectReason) {

@@ -17,8 +17,94 @@ use crate::socketio::server::socket::{Handshake, Socket};
 use crate::socketio::server::{Wire, lock};
 use crate::socketio::{Data, Packet, PacketError};
 
-type Middleware = Arc<dyn Fn(&Handshake, &Data) -> Result<(), ConnectError> + Send + Sync>;
 type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
+/// What is done with the middlewares' answer.
+pub(crate) type Answered = Box<dyn FnOnce(Handshake, Result<(), ConnectError>) + Send>;
+
+type CheckNow = dyn Fn(&Handshake, &Data) -> Result<(), ConnectError> + Send + Sync;
+type CheckLater = dyn Fn(&Handshake, Admission) + Send + Sync;
+type GoOn = Box<dyn FnOnce(Result<(), ConnectError>) + Send>;
+
+#[derive(Clone)]
+enum Middleware {
+    /// Answers before it returns.
+    Now(Arc<CheckNow>),
+    /// Answers through its [`Admission`], when it likes.
+    Later(Arc<CheckLater>),
+}
+
+/// The answer an asynchronous middleware owes one CONNECT
+/// ([`Namespace::use_async_middleware`]): [`allow`](Self::allow) it (the next middleware
+/// runs, or the socket joins) or [`refuse`](Self::refuse) it, once, from any thread, at
+/// any time. Dropped unanswered, it refuses with the message `middleware gave no answer`,
+/// so that no client waits forever for a lost one.
+pub struct Admission {
+    answer: Option<GoOn>,
+}
+
+impl std::fmt::Debug for Admission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Admission")
+            .field("answered", &self.answer.is_none())
+            .finish()
+    }
+}
+
+impl Admission {
+    /// Lets the CONNECT go on.
+    pub fn allow(mut self) {
+        self.answer(Ok(()));
+    }
+
+    /// Refuses the CONNECT: the client gets a CONNECT_ERROR with `error`.
+    pub fn refuse(mut self, error: ConnectError) {
+        self.answer(Err(error));
+    }
+
+    fn answer(&mut self, answer: Result<(), ConnectError>) {
+        if let Some(go_on) = self.answer.take() {
+            go_on(answer);
+        }
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.answer(Err(ConnectError::new("middleware gave no answer")));
+    }
+}
+
+/// Runs `middlewares` from `index` on: those that answer at once in a loop, and the rest of
+/// the chain in the answer of one that answers later.
+fn run_middlewares(
+    middlewares: Arc<[Middleware]>,
+    mut index: usize,
+    handshake: Handshake,
+    answered: Answered,
+) {
+    while let Some(middleware) = middlewares.get(index) {
+        match middleware {
+            Middleware::Now(check) => {
+                if let Err(refusal) = check(&handshake, handshake.auth()) {
+                    return answered(handshake, Err(refusal));
+                }
+            }
+            Middleware::Later(start) => {
+                let start = start.clone();
+                let kept = handshake.clone();
+                let admission = Admission {
+                    answer: Some(Box::new(move |answer| match answer {
+                        Ok(()) => run_middlewares(middlewares, index + 1, kept, answered),
+                        Err(refusal) => answered(kept, Err(refusal)),
+                    })),
+                };
+                return start(&handshake, admission);
+            }
+        }
+        index += 1;
+    }
+    answered(handshake, Ok(()));
+}
 
 /// A middleware's refusal: the client gets a CONNECT_ERROR `{"message": ..., "data": ...}`
 /// (its `connect_error` event, an `Error` with this message and `data`).
@@ -81,16 +167,16 @@ impl NamespaceInner {
         }
     }
 
-    /// Runs the middlewares in order: the first refusal wins.
-    pub(crate) fn admit(&self, handshake: &Handshake) -> Result<(), ConnectError> {
-        let middlewares = self
+    /// Runs the middlewares in order, then `answered` with the first refusal or `Ok`: at
+    /// once, or later from the thread of an asynchronous middleware's answer.
+    pub(crate) fn admit(&self, handshake: Handshake, answered: Answered) {
+        let middlewares: Arc<[Middleware]> = self
             .middlewares
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        middlewares
-            .iter()
-            .try_for_each(|middleware| middleware(handshake, handshake.auth()))
+            .as_slice()
+            .into();
+        run_middlewares(middlewares, 0, handshake, answered);
     }
 
     /// A socket admitted: in the namespace, in the room of its id.
@@ -199,17 +285,51 @@ impl Namespace {
 
     /// Adds a middleware: each CONNECT to the namespace runs them in the order they were
     /// added, with the handshake and the auth payload; the first `Err` refuses the client
-    /// with a CONNECT_ERROR. Synchronous: it runs on the thread that received the CONNECT,
-    /// and must not block.
+    /// with a CONNECT_ERROR. This one answers before it returns, on the thread that
+    /// received the CONNECT, and must not block; one that must wait (a database, another
+    /// service) is [`use_async_middleware`](Self::use_async_middleware).
     pub fn use_middleware(
         &self,
         middleware: impl Fn(&Handshake, &Data) -> Result<(), ConnectError> + Send + Sync + 'static,
     ) -> &Namespace {
+        self.push_middleware(Middleware::Now(Arc::new(middleware)))
+    }
+
+    /// Adds a middleware that answers when it likes, through the [`Admission`] it is given
+    /// (the reference's `use((socket, next) => ...)`): hand it to another thread, and
+    /// `allow` or `refuse` from there. Meanwhile the client's other namespaces go on; the
+    /// CONNECT's own namespace waits (a packet to it before the answer is out of place and
+    /// closes the session, as in the reference). In order with the synchronous ones.
+    ///
+    /// ```no_run
+    /// use rfc6455::socketio::{ConnectError, Data, SocketIoConfig, SocketIoServer};
+    ///
+    /// let io = SocketIoServer::new(SocketIoConfig::default())?;
+    /// io.of("/").use_async_middleware(|handshake, admission| {
+    ///     let token = match handshake.auth() {
+    ///         Data::Object(fields) => fields.get("token").and_then(Data::as_str).map(str::to_owned),
+    ///         _ => None,
+    ///     };
+    ///     std::thread::spawn(move || match token.as_deref() {
+    ///         Some("secret") => admission.allow(), // after a slow check, say
+    ///         _ => admission.refuse(ConnectError::new("not authorized")),
+    ///     });
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn use_async_middleware(
+        &self,
+        middleware: impl Fn(&Handshake, Admission) + Send + Sync + 'static,
+    ) -> &Namespace {
+        self.push_middleware(Middleware::Later(Arc::new(middleware)))
+    }
+
+    fn push_middleware(&self, middleware: Middleware) -> &Namespace {
         self.inner
             .middlewares
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Arc::new(middleware));
+            .push(middleware);
         self
     }
 
@@ -222,6 +342,11 @@ impl Namespace {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(handler));
         self
+    }
+
+    /// A volatile broadcast to every socket ([`BroadcastOperator::volatile`]).
+    pub fn volatile(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.clone()).volatile()
     }
 
     /// A broadcast to the sockets in `room`.
@@ -262,6 +387,7 @@ pub struct BroadcastOperator {
     namespace: Arc<NamespaceInner>,
     rooms: BTreeSet<String>,
     except: BTreeSet<String>,
+    volatile: bool,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -270,6 +396,7 @@ impl std::fmt::Debug for BroadcastOperator {
             .field("namespace", &self.namespace.name)
             .field("rooms", &self.rooms)
             .field("except", &self.except)
+            .field("volatile", &self.volatile)
             .finish()
     }
 }
@@ -280,6 +407,7 @@ impl BroadcastOperator {
             namespace,
             rooms: BTreeSet::new(),
             except: BTreeSet::new(),
+            volatile: false,
         }
     }
 
@@ -295,6 +423,13 @@ impl BroadcastOperator {
         self
     }
 
+    /// Volatile: each recipient gets the packet only if its transport can take it at once
+    /// ([`Socket::emit_volatile`]), the reference's `volatile` flag.
+    pub fn volatile(mut self) -> BroadcastOperator {
+        self.volatile = true;
+        self
+    }
+
     /// Emits `event` with `args` to every socket reached: the packet is encoded once and
     /// the same messages go to each. A recipient whose session refuses them (closing, or a
     /// full queue) is skipped, as the reference skips a closed one.
@@ -302,10 +437,29 @@ impl BroadcastOperator {
         let wire = Wire::encode(&Packet::event(self.namespace.name.as_str(), event, args))?;
         for socket in self.sockets() {
             if socket.connected() {
-                let _ = socket.inner_client().write(&wire);
+                let client = socket.inner_client();
+                let _ = match self.volatile {
+                    true => client.write_volatile(&wire),
+                    false => client.write(&wire),
+                };
             }
         }
         Ok(())
+    }
+
+    /// Makes every socket reached join `room` (the reference's `socketsJoin`).
+    pub fn sockets_join(&self, room: impl Into<String>) {
+        let room = room.into();
+        for socket in self.sockets() {
+            socket.join(room.clone());
+        }
+    }
+
+    /// Makes every socket reached leave `room` (the reference's `socketsLeave`).
+    pub fn sockets_leave(&self, room: &str) {
+        for socket in self.sockets() {
+            socket.leave(room);
+        }
     }
 
     /// The sockets reached, by id.

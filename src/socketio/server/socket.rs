@@ -306,6 +306,18 @@ impl Socket {
         self.send_packet(&Packet::event(self.namespace(), event, args))
     }
 
+    /// Emits `event` with `args` only if the client's transport can take it at once, else
+    /// drops it (the reference's `socket.volatile.emit`): over long-polling, when a `GET`
+    /// is waiting; over WebSocket, when nothing waits in the socket's write queue. For
+    /// updates a slow client would read stale anyway. `Ok` does not say it was sent.
+    pub fn emit_volatile(&self, event: &str, args: Vec<Data>) -> Result<(), EmitError> {
+        let wire = super::Wire::encode(&Packet::event(self.namespace(), event, args))?;
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        Ok(self.inner.client.write_volatile(&wire)?)
+    }
+
     /// Emits `event` with `args` and an ack id; `callback` gets the client's answer, or
     /// [`AckError::Timeout`] when none came within `timeout` (from the server's ack timer
     /// thread), or [`AckError::Disconnected`] if the socket left first. When the emit fails,
