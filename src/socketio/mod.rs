@@ -63,14 +63,16 @@
 //!   JSON parts (`Data::from(json!(...))`) and `Data::from(bytes)` for the binary ones.
 //! - The typed API maps one to one: serde's bytes (`serialize_bytes`, `visit_bytes`,
 //!   `serde_bytes` fields) are `Data::Binary`, everything else is the JSON serde_json
-//!   already maps; a serde `Serializer`/`Deserializer` over `Data` is all it needs. Without
-//!   binary, `serde_json::to_value` and [`Data::into_json`] with `serde_json::from_value`
-//!   already do it.
+//!   already maps; a serde `Serializer`/`Deserializer` over `Data` is all it needs:
+//!   [`to_data`] and [`from_data`] (`Data` is itself a `Deserializer`, and `Serialize` and
+//!   `Deserialize`, so it can sit inside a typed struct). Without binary they give what
+//!   `serde_json::to_value` and `serde_json::from_value` give.
 //! - The cost: a received payload is parsed into a `Value` and moved into `Data` (one walk;
 //!   strings are moved, not copied); a sent one is written as JSON straight from `Data`.
 
 mod client;
 mod data;
+mod data_serde;
 mod engine;
 mod engine_packet;
 mod packet;
@@ -81,6 +83,7 @@ pub use client::{
     ClientSocket, SocketIoClient,
 };
 pub use data::Data;
+pub use data_serde::{DataError, from_data, to_data};
 pub use engine::{
     CloseReason, Cors, CorsOrigin, EngineConfig, EngineConnection, EngineHandlers, EngineSendError,
     EngineServer, EngineTransport, Transports,
