@@ -165,6 +165,10 @@ pub fn to_data<T: Serialize + ?Sized>(value: &T) -> Result<Data, DataError> {
 /// a [`Data::Binary`] is read as bytes (`bytes::Bytes`, `serde_bytes` fields) or as a
 /// sequence of `u8` (`Vec<u8>`, `[u8; N]`), and refused where a string is expected.
 ///
+/// Inside the types serde reads through its own buffer (internally tagged and untagged
+/// enums, `#[serde(flatten)]`), a binary leaf reaches `Bytes` and `serde_bytes` fields but
+/// not a `Vec<u8>`: that buffer does not hand bytes to a sequence.
+///
 /// ```
 /// use bytes::Bytes;
 /// use rfc6455::socketio::{Data, DataError, from_data};
@@ -1799,6 +1803,58 @@ mod tests {
         let data = to_data(&inline).unwrap();
         assert_eq!(data, object([("Inline", binary(b"i"))]));
         assert_eq!(from_data::<Payload>(data).unwrap(), inline);
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(tag = "type")]
+    enum TaggedFile {
+        File { content: Bytes },
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Flattened {
+        name: String,
+        #[serde(flatten)]
+        rest: BTreeMap<String, Data>,
+    }
+
+    #[test]
+    fn binary_survives_serdes_buffered_representations() {
+        // Internally tagged enums and flatten buffer the input (deserialize_any): a
+        // Binary is buffered as bytes and still reaches a Bytes field.
+        let file = TaggedFile::File {
+            content: Bytes::from_static(b"c"),
+        };
+        let data = to_data(&file).unwrap();
+        assert_eq!(
+            data,
+            object([("type", Data::from("File")), ("content", binary(b"c"))])
+        );
+        assert_eq!(from_data::<TaggedFile>(data).unwrap(), file);
+        let flattened = Flattened {
+            name: "n".to_owned(),
+            rest: BTreeMap::from([("blob".to_owned(), binary(b"b"))]),
+        };
+        let data = to_data(&flattened).unwrap();
+        assert_eq!(
+            data,
+            object([("blob", binary(b"b")), ("name", Data::from("n"))])
+        );
+        assert_eq!(from_data::<Flattened>(data).unwrap(), flattened);
+        // But serde's buffer gives no bytes to a sequence (documented on from_data).
+        #[derive(Debug, Deserialize)]
+        #[serde(tag = "type")]
+        enum TaggedVec {
+            File {
+                #[allow(dead_code)]
+                content: Vec<u8>,
+            },
+        }
+        let data = object([("type", Data::from("File")), ("content", binary(b"c"))]);
+        assert_eq!(
+            from_data::<TaggedVec>(data).unwrap_err().to_string(),
+            "invalid type: byte array, expected a sequence"
+        );
     }
 
     #[test]
