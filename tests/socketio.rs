@@ -603,3 +603,52 @@ fn volatile_emits_are_dropped_while_the_transport_is_busy() {
         .unwrap();
     assert_eq!(raw.text(), r#"2["v","drained"]"#);
 }
+
+/// The typed API: a handler reads the argument list as a tuple of derived types (a binary
+/// field from an attachment), answers with `send_typed`, emits with `emit_typed` (bytes
+/// become an attachment); arguments that do not fit reach the handler as an `Err` that
+/// says why; an emit whose arguments are no list is refused.
+#[test]
+fn typed_handlers_and_emits_through_serde() {
+    #[derive(Debug, serde::Deserialize, serde::Serialize, PartialEq)]
+    struct Move {
+        x: i32,
+        y: i32,
+        tag: Option<String>,
+        blob: Bytes,
+    }
+    let fixture = Fixture::new();
+    let (errors_to, errors) = std::sync::mpsc::channel();
+    let errors_to = Mutex::new(errors_to);
+    fixture.main.on_connection(move |socket| {
+        let errors_to = errors_to.lock().unwrap().clone();
+        socket.on_typed("move", move |socket, args: Result<(Move, u32), _>, ack| {
+            let (mut step, times) = match args {
+                Ok(args) => args,
+                Err(error) => return errors_to.send(error.to_string()).unwrap(),
+            };
+            step.x *= times as i32;
+            socket.emit_typed("moved", &(&step,)).unwrap();
+            ack.unwrap().send_typed(&("ok", times)).unwrap();
+        });
+        socket.on("sync", |_, _, ack| drop(ack.unwrap().send(Vec::new())));
+    });
+    let (mut raw, id) = fixture.connected();
+    raw.send(r#"51-1["move",{"x":2,"y":3,"blob":{"_placeholder":true,"num":0}},5]"#);
+    raw.socket.send(Message::from(vec![9u8, 8])).unwrap();
+    assert_eq!(
+        raw.text(),
+        r#"51-["moved",{"blob":{"_placeholder":true,"num":0},"tag":null,"x":10,"y":3}]"#
+    );
+    assert_eq!(raw.message(), Message::from(vec![9u8, 8]));
+    assert_eq!(raw.text(), r#"31["ok",5]"#);
+    raw.send(r#"22["move",{"x":"left","y":3},5]"#);
+    let error = errors.recv_timeout(PATIENCE).unwrap();
+    assert!(error.contains("invalid type: string \"left\""), "{error}");
+    raw.sync(3);
+    let socket = fixture.main.socket(&id).unwrap();
+    assert!(matches!(
+        socket.emit_typed("moved", &7),
+        Err(rfc6455::socketio::EmitError::Arguments(_))
+    ));
+}

@@ -10,7 +10,8 @@
 //!
 //! The files, one job each: this one, the server and the client (the glue to the Engine.IO
 //! events); `namespace.rs`: [`Namespace`], its middlewares, sockets and rooms,
-//! [`BroadcastOperator`]; `socket.rs`: [`Socket`], its events, emits and acks.
+//! [`BroadcastOperator`]; `socket.rs`: [`Socket`], its events, emits and acks; `typed.rs`:
+//! the typed API over serde beside the raw one.
 //!
 //! Threads: the events of one Engine.IO session come one at a time, in order, on whichever
 //! thread has them; so do the packets of one client and the handlers they call. Handlers
@@ -28,6 +29,7 @@
 
 mod namespace;
 mod socket;
+mod typed;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};

@@ -21,7 +21,9 @@ use crate::handshake::HttpRequest;
 use crate::socketio::engine::EngineConnection;
 use crate::socketio::server::namespace::{BroadcastOperator, NamespaceInner};
 use crate::socketio::server::{Client, IoTimer, lock};
-use crate::socketio::{CloseReason, Data, EngineSendError, Packet, PacketError, PacketType};
+use crate::socketio::{
+    CloseReason, Data, DataError, EngineSendError, Packet, PacketError, PacketType,
+};
 
 type EventHandler = Arc<dyn Fn(&Socket, Vec<Data>, Option<AckSender>) + Send + Sync>;
 type FallbackHandler = Arc<dyn Fn(&Socket, &str, Vec<Data>, Option<AckSender>) + Send + Sync>;
@@ -115,6 +117,9 @@ pub enum EmitError {
     /// The Engine.IO session refused the message.
     #[error(transparent)]
     Send(#[from] EngineSendError),
+    /// The typed arguments do not serialize to an argument list ([`Socket::emit_typed`]).
+    #[error("event arguments: {0}")]
+    Arguments(#[from] DataError),
 }
 
 /// The answer to one event the client sent with an ack id: [`send`](Self::send) it once.
