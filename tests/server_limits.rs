@@ -398,6 +398,8 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
         ),
         "{refused:?}"
     );
+    // A volatile send finds the channel full too: dropped at once, which is no error.
+    handle.send_volatile(id, b"dropped").unwrap();
     release.send(()).unwrap();
     for _ in 0..accepted {
         assert_eq!(
@@ -410,6 +412,13 @@ fn a_loop_that_falls_behind_refuses_handle_sends_at_the_command_queue_bound() {
     assert_eq!(
         read_frame(&mut peer).unwrap(),
         (OpCode::Binary, chunk.to_vec())
+    );
+    // Everything written: a volatile send to the idle socket goes (and the dropped one
+    // never came).
+    handle.send_volatile(id, b"idle").unwrap();
+    assert_eq!(
+        read_frame(&mut peer).unwrap(),
+        (OpCode::Binary, b"idle".to_vec())
     );
     running.shutdown().unwrap();
 }

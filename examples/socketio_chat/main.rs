@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! scripts/install-peers.sh          # once: socket.io-client in tests/interop/node_modules
-//! cargo run --release --features socketio --example socketio_chat [-- 127.0.0.1:8080 | --port 8080]
+//! cargo run --release --example socketio_chat [-- 127.0.0.1:8080 | --port 8080]
 //! ```
 //!
 //! Pick a name and a room; see who is there and which rooms are in use; messages go to the
