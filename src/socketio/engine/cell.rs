@@ -96,12 +96,20 @@ impl SessionCell {
 
     /// Runs `action` on the session with the time, carries out what it decided, arms its
     /// deadline and delivers its events. A frame the runtime refused is returned beside.
+    ///
+    /// Timers that are due run first, so that a request finds the session as its deadlines
+    /// left it even when the timer thread is late (a `GET` after the ping timeout finds it
+    /// closed, not open until the thread wakes).
     pub(crate) fn with<T>(
         self: &Arc<Self>,
         action: impl FnOnce(&mut Session<PendingGet, SocketId>, Instant) -> T,
     ) -> (T, Option<EngineSendError>) {
         let mut state = self.lock();
-        let result = action(&mut state.session, Instant::now());
+        let now = Instant::now();
+        if state.session.poll_timeout().is_some_and(|due| due <= now) {
+            state.session.handle_timeout(now);
+        }
+        let result = action(&mut state.session, now);
         let refused = self.carry_out(&mut state);
         drop(state);
         self.deliver();
