@@ -4,8 +4,6 @@
 #     `socket.io` (v4, the server our Rust Socket.IO client is tested against) into
 #     tests/interop/node_modules (no lock file, no browser download: the browser is Debian's
 #     chromium),
-#   - npm `mocha`, `chai` (v4), `chai-string` and `ws` into
-#     tests/interop/engine.io-protocol/node_modules, for the Engine.IO protocol test suite,
 #   - Python `websockets` (>=12) via pip,
 #   - Debian `chromium` (/usr/bin/chromium) via apt-get.
 # Prints one line per peer: "installed" or "already present".
@@ -33,20 +31,6 @@ else
   )
   rm -f "$interop/package-lock.json"
   echo "npm ws + playwright-core + engine.io-client + socket.io-client + socket.io: installed"
-fi
-
-# --- npm: the Engine.IO protocol test suite's mocha, chai, chai-string, ws -----------------
-suite="$interop/engine.io-protocol"
-if [ -d "$suite/node_modules/mocha" ] && [ -d "$suite/node_modules/chai" ] \
-  && [ -d "$suite/node_modules/chai-string" ] && [ -d "$suite/node_modules/ws" ]; then
-  echo "npm mocha + chai + chai-string + ws (engine.io-protocol): already present"
-else
-  (
-    cd "$suite"
-    npm install --no-package-lock --no-audit --no-fund --loglevel=error >/dev/null
-  )
-  rm -f "$suite/package-lock.json"
-  echo "npm mocha + chai + chai-string + ws (engine.io-protocol): installed"
 fi
 
 # --- PyPI: websockets ----------------------------------------------------------------------

@@ -26,8 +26,9 @@ Fetch the Socket.IO v5 suite from the socketio/socket.io repository into $dir/so
   docs/socket.io-protocol/v5-test-suite/test-suite.js
   docs/socket.io-protocol/v5-test-suite/package.json
 (this script adds its Node shim, node-imports.js, and installs the npm dependencies).
-Optionally, for the Engine.IO v4 suite as well:
-  cp -r $repo/tests/interop/engine.io-protocol $dir/engine.io-v4
+Optionally, for the Engine.IO v4 suite as well, into $dir/engine.io-v4/:
+  docs/engine.io-protocol/v4-test-suite/test-suite.js
+  docs/engine.io-protocol/v4-test-suite/package.json
 EOF
   exit 2
 }
@@ -47,8 +48,12 @@ if [ -f "$dir/engine.io-v4/test-suite.js" ]; then
 fi
 (cd "$repo" && cargo build --features socketio "${examples[@]}")
 
-# The v5 suite imports ./node-imports.js but ships none: ours (see its comments).
+# The v5 suite imports ./node-imports.js but ships none, and the v4 suite's wants
+# node-fetch: ours instead (see their comments).
 cp "$repo/scripts/protocol-suites/socket.io-v5-node-imports.js" "$dir/socket.io-v5/node-imports.js"
+if $engine; then
+  cp "$repo/scripts/protocol-suites/engine.io-v4-node-imports.js" "$dir/engine.io-v4/node-imports.js"
+fi
 
 testee_pid=
 work=$(mktemp -d)

@@ -1,7 +1,7 @@
 // Ours, in place of the suite's node-imports.js (which imports node-fetch): Node 20 has
 // fetch built in. The rest is the suite's: ws for WebSocket, chai with chai-string.
 //
-// The suite talks to http://localhost:3000. With ENGINE_IO_URL set (tests/interop/engineio.rs
+// The suite talks to http://localhost:3000. With ENGINE_IO_URL set (scripts/protocol-suites.sh
 // sets it to the server it started on a free port), every fetch and WebSocket aimed there
 // goes to that URL instead; the suite itself is unchanged.
 import { WebSocket as NodeWebSocket } from "ws";
