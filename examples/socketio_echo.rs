@@ -1,6 +1,8 @@
 //! A Socket.IO v5 echo server: every event a client emits, on `/` or `/admin`, comes back
 //! as it was sent (binary arguments too): in the ack when the client asked for one
-//! (`socket.emitWithAck(...)` resolves with it), else as the same event.
+//! (`socket.emitWithAck(...)` resolves with it), else as the same event. But the event
+//! `bcast` is broadcast, with its arguments, to every socket of the namespace it came on,
+//! its sender included (what scripts/bench-socketio.sh --broadcast measures).
 //!
 //! ```text
 //! cargo run --features socketio --example socketio_echo -- [ADDR]
@@ -20,10 +22,16 @@ fn main() {
     }
 }
 
-/// Echoes every event of every socket of `namespace`.
+/// Echoes every event of every socket of `namespace`, but broadcasts `bcast` to all of them.
 fn echo(namespace: &Namespace) {
-    namespace.on_connection(|socket| {
+    let everyone = namespace.clone();
+    namespace.on_connection(move |socket| {
         println!("{} joined {}", socket.id(), socket.namespace());
+        let everyone = everyone.clone();
+        socket.on("bcast", move |_, args, _| {
+            // Refused only for arguments that cannot be encoded: none come from the wire.
+            let _ = everyone.emit("bcast", args);
+        });
         socket.on_fallback(|socket, event, args, ack| {
             // Refused only once the socket or its session is gone: nothing to do then.
             let _ = match ack {
