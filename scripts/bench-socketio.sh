@@ -14,7 +14,8 @@
 # Broadcast (--broadcast; benches/peers/socketio_broadcast_load.mjs): CLIENTSxSIZExIN_FLIGHT
 # is that many receiving clients, one of which keeps IN_FLIGHT `bcast` events of SIZE bytes
 # in flight, each broadcast by the server to every client; deliveries per server CPU-second,
-# every delivery checked. Default scenarios 10000x16x16,10000x1024x16,10000x16x1.
+# every delivery checked. Default scenarios 10000x16x16,10000x1024x16,10000x16x1,
+# 10000x1024x1.
 #
 # Installs what it needs, idempotently; benches/peers builds in $PEERS_TARGET_DIR
 # (default benches/peers/target), and a server that does not build is left out, said so.
@@ -37,7 +38,7 @@ done
 case $mode in
   echo) load=benches/peers/socketio_load.mjs; : "${scenarios:=100x16x4,100x1024x4}" ;;
   broadcast) load=benches/peers/socketio_broadcast_load.mjs
-    : "${scenarios:=10000x16x16,10000x1024x16,10000x16x1}" ;;
+    : "${scenarios:=10000x16x16,10000x1024x16,10000x16x1,10000x1024x1}" ;;
 esac
 
 # executable NAME: the path of the executable NAME in cargo's JSON messages on stdin.
