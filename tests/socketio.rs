@@ -75,6 +75,11 @@ impl Fixture {
     }
 
     fn with_connect_timeout(connect_timeout: Duration) -> Fixture {
+        Fixture::build(connect_timeout, Server::new(Handlers::new()).workers(2))
+    }
+
+    /// The fixture's Socket.IO server on `server`.
+    fn build(connect_timeout: Duration, server: Server<()>) -> Fixture {
         let config = SocketIoConfig {
             connect_timeout,
             engine: EngineConfig {
@@ -123,7 +128,7 @@ impl Fixture {
                 });
             });
         }
-        let server = start(io.attach(Server::new(Handlers::<()>::new()).workers(2)));
+        let server = start(io.attach(server));
         Fixture {
             io,
             main,
@@ -651,4 +656,42 @@ fn typed_handlers_and_emits_through_serde() {
         socket.emit_typed("moved", &7),
         Err(rfc6455::socketio::EmitError::Arguments(_))
     ));
+}
+
+/// A broadcast is framed once and handed to each loop in one command for all its
+/// recipients: what it holds in the loop's channel is one copy, not one per recipient.
+/// The one loop is held (a plain WebSocket's handler blocks) while four 1 KiB broadcasts go
+/// to 200 sockets: with a 64 KiB command queue, counted per recipient (800 KB) they would
+/// be refused; as they are, every socket gets all four, in order.
+#[test]
+fn a_broadcast_to_many_is_framed_once_and_reaches_every_socket() {
+    let (held_to, held) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (held_to, released) = (Mutex::new(held_to), Mutex::new(released));
+    let handlers = Handlers::<()>::new().on_message(move |_, _| {
+        held_to.lock().unwrap().send(()).unwrap();
+        released.lock().unwrap().recv_timeout(PATIENCE).unwrap();
+    });
+    let runtime = rfc6455::Config {
+        max_command_queue: 64 << 10,
+        ..rfc6455::Config::default()
+    };
+    let server = Server::new(handlers).workers(1).config(runtime);
+    let fixture = Fixture::build(Duration::from_secs(45), server);
+    let mut sessions: Vec<Raw> = (0..200).map(|_| fixture.connected().0).collect();
+    let url = format!("ws://{}/hold", fixture.server.local_addr().unwrap());
+    let (mut holder, _) = WebSocket::connect(&url).unwrap();
+    holder.send("hold the loop").unwrap();
+    held.recv_timeout(PATIENCE).unwrap();
+    let text = "x".repeat(1024);
+    for n in 0..4 {
+        let args = vec![Data::from(json!(n)), Data::from(text.as_str())];
+        fixture.main.emit("news", args).unwrap();
+    }
+    release.send(()).unwrap();
+    for raw in &mut sessions {
+        for n in 0..4 {
+            assert_eq!(raw.text(), format!(r#"2["news",{n},"{text}"]"#));
+        }
+    }
 }

@@ -61,17 +61,21 @@ impl Handle {
     /// command queue is full. `Ok` means handed to the loop or dropped, not sent; the one
     /// error is [`Error::Closed`]: the socket's loop is gone.
     pub fn send_volatile(&self, id: SocketId, message: impl Sendable) -> Result<(), Error> {
-        self.shared.send_if_idle_to(id, vec![self.encode(message)])
+        self.shared
+            .send_each(vec![id], vec![self.encode(message)], true)
     }
 
-    /// Several messages to one socket, all or none, as [`send_volatile`](Self::send_volatile)
-    /// decides for one (a Socket.IO packet and its attachments).
-    pub(crate) fn send_all_volatile(
+    /// The same messages, framed once, to each socket of `ids`, in order, with one
+    /// command per loop ([`send_volatile`](Self::send_volatile)'s rule with
+    /// `only_if_idle`): a Socket.IO packet and its attachments, to one socket or to the
+    /// recipients of a broadcast.
+    pub(crate) fn send_each(
         &self,
-        id: SocketId,
+        ids: Vec<SocketId>,
         messages: Vec<EncodedMessage>,
+        only_if_idle: bool,
     ) -> Result<(), Error> {
-        self.shared.send_if_idle_to(id, messages)
+        self.shared.send_each(ids, messages, only_if_idle)
     }
 
     /// Frames a message once for this runtime's connections (compressed too, if they may

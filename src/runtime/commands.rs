@@ -77,9 +77,14 @@ pub(crate) enum Command {
     Listen(mio::net::TcpListener, Security),
     /// Send a message to one socket.
     Send(SocketId, EncodedMessage),
-    /// Send messages to one socket, all of them if its write queue is empty when the loop
-    /// takes the command, else none (a volatile send).
-    SendIfIdle(SocketId, Vec<EncodedMessage>),
+    /// Send the same messages, framed once, to each of these sockets (all of this loop),
+    /// in order; with `only_if_idle`, only to those whose write queue is empty when the
+    /// loop takes the command, all the messages or none (a volatile send).
+    SendEach {
+        ids: Vec<SocketId>,
+        messages: Vec<EncodedMessage>,
+        only_if_idle: bool,
+    },
     /// Start the close handshake on one socket.
     Close(SocketId, CloseCode, String),
     /// Send a message to this loop's share of an audience.
@@ -133,7 +138,7 @@ impl Remote {
         true
     }
 
-    /// Queues a command carrying messages of `held` bytes (`Send`, `SendIfIdle`,
+    /// Queues a command carrying messages of `held` bytes (`Send`, `SendEach`,
     /// `Broadcast`), unless the channel already holds `max_command_queue` bytes of messages.
     /// Fails with [`Error::Closed`] if the loop is gone.
     pub(crate) fn send_message(&self, command: Command, held: usize) -> Result<(), Error> {
@@ -202,20 +207,44 @@ impl Shared {
         remote.send_message(Command::Send(id, message.clone()), message.held_bytes())
     }
 
-    /// Sends `messages` to the socket `id` if, when its loop takes them, nothing waits in
-    /// its write queue; else drops them all. A loop so far behind that its channel is full
-    /// drops them at once: that is no error either.
-    pub(crate) fn send_if_idle_to(
+    /// Sends `messages` to each socket of `ids`, through one command per loop that owns
+    /// some: the messages' bytes are shared, and counted once per loop against its
+    /// `max_command_queue`. With `only_if_idle`, each socket gets them only if its write
+    /// queue is empty when its loop takes them, and a loop whose channel is full drops them
+    /// at once, which is no error. Otherwise every loop is tried; the first refusal is
+    /// returned.
+    pub(crate) fn send_each(
         &self,
-        id: SocketId,
+        mut ids: Vec<SocketId>,
         messages: Vec<EncodedMessage>,
+        only_if_idle: bool,
     ) -> Result<(), Error> {
-        let remote = self.remotes.get(id.worker()).ok_or(Error::Closed)?;
-        let held = messages.iter().map(EncodedMessage::held_bytes).sum();
-        match remote.send_message(Command::SendIfIdle(id, messages), held) {
-            Err(Error::Capacity(CapacityError::CommandQueueFull { .. })) => Ok(()),
-            sent => sent,
+        let bytes: usize = messages.iter().map(EncodedMessage::held_bytes).sum();
+        ids.sort_unstable_by_key(|id| id.worker());
+        let mut refused = None;
+        for group in ids.chunk_by(|a, b| a.worker() == b.worker()) {
+            let Some(first) = group.first() else {
+                continue;
+            };
+            let held = bytes + std::mem::size_of_val(group);
+            let command = Command::SendEach {
+                ids: group.to_vec(),
+                messages: messages.clone(),
+                only_if_idle,
+            };
+            let sent = match self.remotes.get(first.worker()) {
+                Some(remote) => remote.send_message(command, held),
+                None => Err(Error::Closed),
+            };
+            match sent {
+                Err(Error::Capacity(CapacityError::CommandQueueFull { .. })) if only_if_idle => {}
+                Err(error) => {
+                    refused.get_or_insert(error);
+                }
+                Ok(()) => {}
+            }
         }
+        refused.map_or(Ok(()), Err)
     }
 
     /// Hands a broadcast to every loop but `skip` (the one broadcasting, if any). Every

@@ -272,13 +272,24 @@ impl<A: Application> EventLoop<A> {
                         let _ = self.state.send(key, &message);
                     }
                 }
-                Command::SendIfIdle(id, messages) => {
-                    remote.took(messages.iter().map(EncodedMessage::held_bytes).sum());
-                    if let Some(key) = self.state.key_of(id)
-                        && self.state.buffered_amount(key) == 0
-                    {
+                Command::SendEach {
+                    ids,
+                    messages,
+                    only_if_idle,
+                } => {
+                    let bytes: usize = messages.iter().map(EncodedMessage::held_bytes).sum();
+                    remote.took(bytes + std::mem::size_of_val(ids.as_slice()));
+                    for id in ids {
+                        let Some(key) = self.state.key_of(id) else {
+                            continue;
+                        };
+                        if only_if_idle && self.state.buffered_amount(key) > 0 {
+                            continue;
+                        }
                         for message in &messages {
-                            let _ = self.state.send(key, message);
+                            if self.state.send(key, message).is_err() {
+                                break;
+                            }
                         }
                     }
                 }

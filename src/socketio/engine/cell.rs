@@ -136,6 +136,11 @@ impl SessionCell {
         self.lock().session.is_open()
     }
 
+    /// The WebSocket the session is open on, if it is on one.
+    pub(crate) fn websocket(&self) -> Option<SocketId> {
+        self.lock().session.websocket().copied()
+    }
+
     /// Carries out the session's decisions, under its lock (each only queues work for a
     /// loop), queues its events, and arms its deadline.
     fn carry_out(self: &Arc<Self>, state: &mut State) -> Option<EngineSendError> {
@@ -155,13 +160,17 @@ impl SessionCell {
                         refused.get_or_insert(EngineSendError::WebSocket(error.to_string()));
                     }
                 }
-                Output::SendIfIdle(id, packets) => {
+                Output::SendAll {
+                    ws,
+                    packets,
+                    only_if_idle,
+                } => {
                     let sent = self.engine.handle().map(|handle| {
                         let messages = packets
                             .iter()
                             .map(|packet| handle.encode(packet.encode_websocket()))
                             .collect();
-                        handle.send_all_volatile(id, messages)
+                        handle.send_each(vec![ws], messages, only_if_idle)
                     });
                     if let Some(Err(error)) = sent {
                         refused.get_or_insert(EngineSendError::WebSocket(error.to_string()));

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::Message;
+use crate::events::{Handle, SocketId};
 use crate::handshake::HttpRequest;
 use crate::socketio::engine::cell::SessionCell;
 use crate::socketio::engine::session::{EngineSendError, EngineTransport};
@@ -88,19 +89,32 @@ impl EngineConnection {
     /// WebSocket, if the socket's write queue is empty when its loop takes the message. The
     /// errors are those of [`send`](Self::send); a drop is none.
     pub fn send_volatile(&self, message: impl Into<Message>) -> Result<(), EngineSendError> {
-        self.send_all_volatile(vec![message.into()])
+        self.send_all(vec![message.into()], true)
     }
 
-    /// Several message packets, all or none, as [`send_volatile`](Self::send_volatile)
-    /// decides for one.
-    pub(crate) fn send_all_volatile(&self, messages: Vec<Message>) -> Result<(), EngineSendError> {
+    /// Several message packets in one piece (no other thread's packet between them), and
+    /// with `only_if_idle` all or none as [`send_volatile`](Self::send_volatile) decides
+    /// for one.
+    pub(crate) fn send_all(
+        &self,
+        messages: Vec<Message>,
+        only_if_idle: bool,
+    ) -> Result<(), EngineSendError> {
         match self
             .cell
-            .with(|session, _now| session.send_volatile(messages))
+            .with(|session, _now| session.send_all(messages, only_if_idle))
         {
             (Ok(()), Some(refused)) => Err(refused),
             (sent, _) => sent,
         }
+    }
+
+    /// The WebSocket the session is open on, and the runtime's handle to reach it: where a
+    /// broadcast sends its frames, framed once for all its recipients. `None` on
+    /// long-polling, and once the session is closing.
+    pub(crate) fn websocket(&self) -> Option<(SocketId, &Handle)> {
+        let handle = self.cell.engine.handle()?;
+        Some((self.cell.websocket()?, handle))
     }
 
     /// Closes the session (`forced close`): a WebSocket at once; long-polling with the next

@@ -167,8 +167,13 @@ pub(crate) enum Output<R, W> {
     Answer(R, PollAnswer),
     /// Send this packet on this WebSocket.
     Send(W, EnginePacket),
-    /// Send these packets on this WebSocket if nothing waits in its write queue, else none.
-    SendIfIdle(W, Vec<EnginePacket>),
+    /// Send these packets on this WebSocket, in one piece; with `only_if_idle`, only if
+    /// nothing waits in its write queue then, else none.
+    SendAll {
+        ws: W,
+        packets: Vec<EnginePacket>,
+        only_if_idle: bool,
+    },
     /// Close this WebSocket.
     CloseWebSocket(W),
     /// A message for the application.
@@ -569,11 +574,17 @@ impl<R, W: Clone + PartialEq> Session<R, W> {
         self.enqueue([packet], cost)
     }
 
-    /// Sends messages only if the transport can take them now, all or none (the reference's
-    /// volatile packets, dropped unless `transport.writable`): over long-polling, if a `GET`
-    /// is held; over WebSocket, if the socket's write queue is empty when its loop takes
-    /// them ([`Output::SendIfIdle`]). A drop is no error.
-    pub(crate) fn send_volatile(&mut self, messages: Vec<Message>) -> Result<(), EngineSendError> {
+    /// Sends messages in one piece: over WebSocket as one output ([`Output::SendAll`], so
+    /// that no other thread's packet comes between), over long-polling queued together
+    /// (all or none within the queue's bound). With `only_if_idle`, only if the transport
+    /// can take them now (the reference's volatile packets, dropped unless
+    /// `transport.writable`): over long-polling, if a `GET` is held; over WebSocket, if the
+    /// socket's write queue is empty when its loop takes them. A drop is no error.
+    pub(crate) fn send_all(
+        &mut self,
+        messages: Vec<Message>,
+        only_if_idle: bool,
+    ) -> Result<(), EngineSendError> {
         if self.phase != Phase::Open {
             return Err(EngineSendError::Closed);
         }
@@ -583,15 +594,28 @@ impl<R, W: Clone + PartialEq> Session<R, W> {
             .collect::<Result<Vec<_>, _>>()?;
         match &self.active {
             Active::WebSocket(ws) => {
-                self.outputs
-                    .push_back(Output::SendIfIdle(ws.clone(), packets));
+                let ws = ws.clone();
+                self.outputs.push_back(Output::SendAll {
+                    ws,
+                    packets,
+                    only_if_idle,
+                });
                 Ok(())
             }
-            Active::Polling { held: None } => Ok(()),
-            Active::Polling { held: Some(_) } => {
+            Active::Polling { held: None } if only_if_idle => Ok(()),
+            Active::Polling { .. } => {
                 let cost = packets.iter().map(queue_cost).sum();
                 self.enqueue(packets, cost)
             }
+        }
+    }
+
+    /// The WebSocket carrying the session, while it is open on one: a broadcast sends its
+    /// frames there directly, framed once for all its recipients.
+    pub(crate) fn websocket(&self) -> Option<&W> {
+        match (&self.active, self.phase) {
+            (Active::WebSocket(ws), Phase::Open) => Some(ws),
+            _ => None,
         }
     }
 
@@ -798,7 +822,9 @@ mod tests {
     fn a_volatile_send_goes_only_where_the_transport_can_take_it_all_or_none() {
         let (mut session, _clock) = polling();
         // No GET held: dropped, nothing queued for the next one.
-        session.send_volatile(vec![Message::from("stale")]).unwrap();
+        session
+            .send_all(vec![Message::from("stale")], true)
+            .unwrap();
         assert!(outputs(&mut session).is_empty());
         session.on_get(1);
         assert!(
@@ -807,7 +833,7 @@ mod tests {
         );
         // A GET held: the packet and its attachment go together.
         let parts = vec![Message::from("fresh"), Message::from(vec![1u8, 2])];
-        session.send_volatile(parts).unwrap();
+        session.send_all(parts, true).unwrap();
         assert_eq!(
             outputs(&mut session),
             [Out::Answer(1, payload(b"4fresh\x1ebAQI="))]
@@ -815,19 +841,27 @@ mod tests {
         // A text with the separator refuses the whole send, as `send` does.
         let bad = vec![Message::from("a"), Message::from("b\x1ec")];
         assert_eq!(
-            session.send_volatile(bad),
+            session.send_all(bad, true),
             Err(EngineSendError::RecordSeparatorInText)
         );
         // Over WebSocket the loop decides, for all the parts at once.
         let (mut session, _clock) = websocket();
-        session.send_volatile(vec![Message::from("x")]).unwrap();
+        session.send_all(vec![Message::from("x")], true).unwrap();
         let packets = vec![text(EnginePacketType::Message, "x")];
-        assert_eq!(outputs(&mut session), [Out::SendIfIdle(WS, packets)]);
+        let only_if_idle = true;
+        let sent = Out::SendAll {
+            ws: WS,
+            packets,
+            only_if_idle,
+        };
+        assert_eq!(outputs(&mut session), [sent]);
+        assert_eq!(session.websocket(), Some(&WS));
         session.close(Instant::now());
         assert_eq!(
-            session.send_volatile(vec![Message::from("late")]),
+            session.send_all(vec![Message::from("late")], true),
             Err(EngineSendError::Closed)
         );
+        assert_eq!(session.websocket(), None);
     }
 
     #[test]

@@ -36,12 +36,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::Message;
-use crate::events::Server;
+use crate::events::{Handle, Server};
+use crate::protocol::EncodedMessage;
 use crate::socketio::engine::{
     EngineConfig, EngineConnection, EngineHandlers, EngineSendError, EngineServer, Timers, new_sid,
 };
 use crate::socketio::{
-    AttachmentLimits, Data, MAIN_NAMESPACE, Packet, PacketDecoder, PacketError, PacketType,
+    AttachmentLimits, Data, EnginePacket, EnginePacketType, MAIN_NAMESPACE, Packet, PacketDecoder,
+    PacketError, PacketType,
 };
 
 pub use namespace::{Admission, BroadcastOperator, ConnectError, Namespace};
@@ -69,6 +71,29 @@ impl Wire {
             text: Message::from(encoded.text),
             attachments: encoded.attachments.into_iter().map(Message::from).collect(),
         })
+    }
+
+    /// The messages as WebSocket frames of Engine.IO message packets, framed once by the
+    /// runtime `handle`, to send to many sockets.
+    pub(crate) fn websocket_frames(&self, handle: &Handle) -> Vec<EncodedMessage> {
+        self.messages()
+            .into_iter()
+            .map(|message| {
+                let packet = match message {
+                    Message::Text(text) => EnginePacket::text(EnginePacketType::Message, text),
+                    Message::Binary(bytes) => EnginePacket::Binary(bytes),
+                };
+                handle.encode(packet.encode_websocket())
+            })
+            .collect()
+    }
+
+    /// The messages, text first.
+    pub(crate) fn messages(&self) -> Vec<Message> {
+        let mut messages = Vec::with_capacity(1 + self.attachments.len());
+        messages.push(self.text.clone());
+        messages.extend(self.attachments.iter().cloned());
+        messages
     }
 }
 
@@ -271,30 +296,24 @@ pub(crate) struct Client {
     pub(crate) server: Arc<IoInner>,
     decoder: Mutex<PacketDecoder>,
     namespaces: Mutex<Slots>,
-    /// Held while a packet's messages are handed to the session, so that the text and the
-    /// attachments of two packets sent from two threads do not interleave.
-    writing: Mutex<()>,
     /// The target of the connect timeout's timer entry.
     connect_timer: Arc<IoTimer>,
 }
 
 impl Client {
+    /// The packet's messages, in one piece: the text and the attachments of two packets
+    /// sent from two threads do not interleave.
     pub(crate) fn write(&self, wire: &Wire) -> Result<(), EngineSendError> {
-        let _writing = lock(&self.writing);
-        self.connection.send(wire.text.clone())?;
-        for attachment in &wire.attachments {
-            self.connection.send(attachment.clone())?;
+        match wire.attachments.is_empty() {
+            true => self.connection.send(wire.text.clone()),
+            false => self.connection.send_all(wire.messages(), false),
         }
-        Ok(())
     }
 
     /// The packet's messages if the transport can take them now, else none
     /// ([`EngineConnection::send_volatile`]).
     pub(crate) fn write_volatile(&self, wire: &Wire) -> Result<(), EngineSendError> {
-        let mut messages = Vec::with_capacity(1 + wire.attachments.len());
-        messages.push(wire.text.clone());
-        messages.extend(wire.attachments.iter().cloned());
-        self.connection.send_all_volatile(messages)
+        self.connection.send_all(wire.messages(), true)
     }
 
     fn send_packet(&self, packet: &Packet) {
@@ -400,7 +419,6 @@ impl IoInner {
             server: self.clone(),
             decoder: Mutex::new(PacketDecoder::new(self.attachments)),
             namespaces: Mutex::new(Slots::default()),
-            writing: Mutex::new(()),
             connect_timer: Arc::new(IoTimer::Connect(weak.clone())),
         });
         let deadline = Instant::now() + self.connect_timeout;

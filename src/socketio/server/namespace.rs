@@ -13,9 +13,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::socketio::server::socket::{Handshake, Socket};
+use crate::socketio::server::socket::{EmitError, Handshake, Socket};
 use crate::socketio::server::{Wire, lock};
-use crate::socketio::{Data, Packet, PacketError};
+use crate::socketio::{Data, EngineSendError, Packet};
 
 type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
 /// What is done with the middlewares' answer.
@@ -359,8 +359,9 @@ impl Namespace {
         BroadcastOperator::new(self.inner.clone()).except(room)
     }
 
-    /// Emits `event` with `args` to every socket of the namespace, encoded once.
-    pub fn emit(&self, event: &str, args: Vec<Data>) -> Result<(), PacketError> {
+    /// Emits `event` with `args` to every socket of the namespace, encoded once
+    /// ([`BroadcastOperator::emit`]).
+    pub fn emit(&self, event: &str, args: Vec<Data>) -> Result<(), EmitError> {
         BroadcastOperator::new(self.inner.clone()).emit(event, args)
     }
 
@@ -430,19 +431,39 @@ impl BroadcastOperator {
         self
     }
 
-    /// Emits `event` with `args` to every socket reached: the packet is encoded once and
-    /// the same messages go to each. A recipient whose session refuses them (closing, or a
-    /// full queue) is skipped, as the reference skips a closed one.
-    pub fn emit(&self, event: &str, args: Vec<Data>) -> Result<(), PacketError> {
+    /// Emits `event` with `args` to every socket reached: the packet is encoded once, and
+    /// for the recipients on WebSocket framed once too, handed to each loop in one command
+    /// for all its recipients (the runtime's shared frames, as a room broadcast); the
+    /// recipients on long-polling get it in their session's queue. A recipient whose
+    /// session refuses it (closing, or a full queue) is skipped, as the reference skips a
+    /// closed one. The error: the packet cannot be encoded, or a loop so far behind that
+    /// its command queue is full refused its share
+    /// ([`max_command_queue`](crate::Config::max_command_queue)): those recipients did
+    /// not get it, the others did.
+    pub fn emit(&self, event: &str, args: Vec<Data>) -> Result<(), EmitError> {
         let wire = Wire::encode(&Packet::event(self.namespace.name.as_str(), event, args))?;
+        let mut websockets = Vec::new();
+        let mut runtime = None;
         for socket in self.sockets() {
-            if socket.connected() {
-                let client = socket.inner_client();
-                let _ = match self.volatile {
-                    true => client.write_volatile(&wire),
-                    false => client.write(&wire),
-                };
+            if !socket.connected() {
+                continue;
             }
+            let client = socket.inner_client();
+            if let Some((id, handle)) = client.connection.websocket() {
+                websockets.push(id);
+                runtime.get_or_insert_with(|| handle.clone());
+                continue;
+            }
+            let _ = match self.volatile {
+                true => client.write_volatile(&wire),
+                false => client.write(&wire),
+            };
+        }
+        if let Some(handle) = runtime {
+            let frames = wire.websocket_frames(&handle);
+            handle
+                .send_each(websockets, frames, self.volatile)
+                .map_err(|refused| EngineSendError::WebSocket(refused.to_string()))?;
         }
         Ok(())
     }

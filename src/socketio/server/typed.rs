@@ -80,6 +80,6 @@ impl BroadcastOperator {
         event: &str,
         args: &(impl Serialize + ?Sized),
     ) -> Result<(), EmitError> {
-        Ok(self.emit(event, arguments(args)?)?)
+        self.emit(event, arguments(args)?)
     }
 }
