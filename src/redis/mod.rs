@@ -21,9 +21,11 @@
 //! and message format.
 
 mod cluster;
+mod msgpack;
 mod pubsub;
 mod resp;
 
 pub use cluster::{Cluster, ClusterConfig};
+pub use msgpack::{MSGPACK_MAX_DEPTH, MsgpackError, MsgpackValue, decode_msgpack, encode_msgpack};
 pub use pubsub::{PubSub, PubSubConfig, PubSubMessage, PublishError};
 pub use resp::{Reply, ReplyDecoder, RespError, RespLimits, encode_command};
