@@ -97,8 +97,8 @@ pub use packet::{
     PacketType, RESERVED_EVENT_NAMES,
 };
 pub use server::{
-    AckError, AckSender, Admission, BroadcastOperator, ConnectError, DisconnectReason, EmitError,
-    Handshake, Namespace, Socket, SocketIoConfig, SocketIoServer,
+    AckError, AckSender, Admission, BroadcastOperator, ClusterAdapter, ConnectError,
+    DisconnectReason, EmitError, Handshake, Namespace, Socket, SocketIoConfig, SocketIoServer,
 };
 
 /// The examples of docs/socketio.md, compiled as doctests.

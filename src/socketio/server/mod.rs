@@ -27,12 +27,13 @@
     clippy::panic
 )]
 
+mod cluster;
 mod namespace;
 mod socket;
 mod typed;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::Message;
@@ -46,9 +47,11 @@ use crate::socketio::{
     PacketError, PacketType,
 };
 
+pub use cluster::ClusterAdapter;
 pub use namespace::{Admission, BroadcastOperator, ConnectError, Namespace};
 pub use socket::{AckError, AckSender, DisconnectReason, EmitError, Handshake, Socket};
 
+use cluster::ClusterSlot;
 use namespace::NamespaceInner;
 use socket::AckTimer;
 
@@ -155,6 +158,7 @@ pub(crate) struct IoInner {
     attachments: AttachmentLimits,
     connect_timeout: Duration,
     pub(crate) timers: Timers<IoTimer>,
+    cluster: ClusterSlot,
 }
 
 /// A Socket.IO v5 server: namespaces, middlewares, named events with acks both ways,
@@ -195,13 +199,18 @@ impl SocketIoServer {
     /// timer threads (the only error: a thread could not be started).
     pub fn new(config: SocketIoConfig) -> std::io::Result<SocketIoServer> {
         let timers = Timers::start("socket.io-timers", |timer: Arc<IoTimer>, _at| timer.fire())?;
-        let main = Arc::new(NamespaceInner::new(MAIN_NAMESPACE.to_owned()));
+        let cluster: ClusterSlot = Arc::new(OnceLock::new());
+        let main = Arc::new(NamespaceInner::new(
+            MAIN_NAMESPACE.to_owned(),
+            cluster.clone(),
+        ));
         let inner = Arc::new(IoInner {
             namespaces: RwLock::new(BTreeMap::from([(MAIN_NAMESPACE.to_owned(), main)])),
             clients: Mutex::new(HashMap::new()),
             attachments: config.attachments,
             connect_timeout: config.connect_timeout,
             timers,
+            cluster,
         });
         let (on_connection, on_message, on_close) = (inner.clone(), inner.clone(), inner.clone());
         let handlers = EngineHandlers::new()
@@ -226,11 +235,50 @@ impl SocketIoServer {
             .namespaces
             .write()
             .unwrap_or_else(PoisonError::into_inner);
+        let mut added = false;
         let inner = namespaces
             .entry(name.clone())
-            .or_insert_with(|| Arc::new(NamespaceInner::new(name)))
+            .or_insert_with(|| {
+                added = true;
+                Arc::new(NamespaceInner::new(name, self.inner.cluster.clone()))
+            })
             .clone();
-        Namespace { inner }
+        drop(namespaces);
+        let namespace = Namespace { inner };
+        if added && let Some(cluster) = self.inner.cluster.get() {
+            cluster.namespace_added(&namespace);
+        }
+        namespace
+    }
+
+    /// Makes the server one node of a cluster: from now on its broadcasts and room
+    /// operations also go to `adapter` ([`ClusterAdapter`]), which is told of every
+    /// namespace. One adapter per server: a second is refused.
+    pub fn set_cluster_adapter(&self, adapter: impl ClusterAdapter) -> Result<(), crate::Error> {
+        self.inner
+            .cluster
+            .set(Box::new(adapter))
+            .map_err(|_| crate::UsageError::InvalidInput("second cluster adapter"))?;
+        let namespaces = self.namespaces();
+        if let Some(cluster) = self.inner.cluster.get() {
+            for namespace in &namespaces {
+                cluster.namespace_added(namespace);
+            }
+        }
+        Ok(())
+    }
+
+    /// The namespaces made so far (`/` first).
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        self.inner
+            .namespaces
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|inner| Namespace {
+                inner: inner.clone(),
+            })
+            .collect()
     }
 
     /// Mounts the server on `server` at its Engine.IO path (`/socket.io/`): see

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::socketio::server::cluster::ClusterSlot;
 use crate::socketio::server::socket::{EmitError, Handshake, Socket};
 use crate::socketio::server::{Wire, lock};
 use crate::socketio::{Data, EngineSendError, Packet};
@@ -155,15 +156,18 @@ pub(crate) struct NamespaceInner {
     middlewares: RwLock<Vec<Middleware>>,
     connection: RwLock<Option<ConnectionHandler>>,
     adapter: Mutex<Adapter>,
+    /// The server's cluster adapter, if it has one.
+    cluster: ClusterSlot,
 }
 
 impl NamespaceInner {
-    pub(crate) fn new(name: String) -> NamespaceInner {
+    pub(crate) fn new(name: String, cluster: ClusterSlot) -> NamespaceInner {
         NamespaceInner {
             name,
             middlewares: RwLock::new(Vec::new()),
             connection: RwLock::new(None),
             adapter: Mutex::new(Adapter::default()),
+            cluster,
         }
     }
 
@@ -344,6 +348,11 @@ impl Namespace {
         self
     }
 
+    /// A broadcast to every socket of this node only ([`BroadcastOperator::local`]).
+    pub fn local(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.inner.clone()).local()
+    }
+
     /// A volatile broadcast to every socket ([`BroadcastOperator::volatile`]).
     pub fn volatile(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.inner.clone()).volatile()
@@ -382,13 +391,17 @@ impl Namespace {
 }
 
 /// The sockets a broadcast reaches: those in any of its rooms (every socket of the
-/// namespace when it names none), but none in any of its excepted rooms.
+/// namespace when it names none), but none in any of its excepted rooms; on every node of
+/// the server's cluster if it has a [`ClusterAdapter`](super::ClusterAdapter) (emit, join,
+/// leave and disconnect; [`sockets`](Self::sockets) lists this node's), on this node alone
+/// if not, or if [`local`](Self::local).
 #[derive(Clone)]
 pub struct BroadcastOperator {
     namespace: Arc<NamespaceInner>,
     rooms: BTreeSet<String>,
     except: BTreeSet<String>,
     volatile: bool,
+    local: bool,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -398,6 +411,7 @@ impl std::fmt::Debug for BroadcastOperator {
             .field("rooms", &self.rooms)
             .field("except", &self.except)
             .field("volatile", &self.volatile)
+            .field("local", &self.local)
             .finish()
     }
 }
@@ -409,6 +423,7 @@ impl BroadcastOperator {
             rooms: BTreeSet::new(),
             except: BTreeSet::new(),
             volatile: false,
+            local: false,
         }
     }
 
@@ -431,7 +446,50 @@ impl BroadcastOperator {
         self
     }
 
-    /// Emits `event` with `args` to every socket reached: the packet is encoded once, and
+    /// This node's sockets only, not the other nodes' of its cluster (the reference's
+    /// `local` flag): what a [`ClusterAdapter`](super::ClusterAdapter) does what other
+    /// nodes ask with.
+    pub fn local(mut self) -> BroadcastOperator {
+        self.local = true;
+        self
+    }
+
+    /// The name of the namespace whose sockets are reached.
+    pub fn namespace(&self) -> &str {
+        &self.namespace.name
+    }
+
+    /// The rooms whose sockets are reached (none: every socket).
+    pub fn rooms(&self) -> &BTreeSet<String> {
+        &self.rooms
+    }
+
+    /// The rooms whose sockets are not reached.
+    pub fn except_rooms(&self) -> &BTreeSet<String> {
+        &self.except
+    }
+
+    /// Whether the broadcast is [`volatile`](Self::volatile).
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
+    }
+
+    /// Whether it stays on this node ([`local`](Self::local)).
+    pub fn is_local(&self) -> bool {
+        self.local
+    }
+
+    /// The cluster adapter it also goes to: none if local, or if the server has none.
+    fn cluster(&self) -> Option<&dyn super::ClusterAdapter> {
+        match self.local {
+            true => None,
+            false => self.namespace.cluster.get().map(|adapter| &**adapter),
+        }
+    }
+
+    /// Emits `event` with `args` to every socket reached (on every node, through the
+    /// server's cluster adapter if it has one and the broadcast is not
+    /// [`local`](Self::local)): the packet is encoded once, and
     /// for the recipients on WebSocket framed once too, handed to each loop in one command
     /// for all its recipients (the runtime's shared frames, as a room broadcast); the
     /// recipients on long-polling get it in their session's queue. A recipient whose
@@ -441,7 +499,11 @@ impl BroadcastOperator {
     /// ([`max_command_queue`](crate::Config::max_command_queue)): those recipients did
     /// not get it, the others did.
     pub fn emit(&self, event: &str, args: Vec<Data>) -> Result<(), EmitError> {
-        let wire = Wire::encode(&Packet::event(self.namespace.name.as_str(), event, args))?;
+        let packet = Packet::event(self.namespace.name.as_str(), event, args);
+        let wire = Wire::encode(&packet)?;
+        if let Some(cluster) = self.cluster() {
+            cluster.broadcast(self, &packet);
+        }
         let mut websockets = Vec::new();
         let mut runtime = None;
         for socket in self.sockets() {
@@ -471,6 +533,9 @@ impl BroadcastOperator {
     /// Makes every socket reached join `room` (the reference's `socketsJoin`).
     pub fn sockets_join(&self, room: impl Into<String>) {
         let room = room.into();
+        if let Some(cluster) = self.cluster() {
+            cluster.sockets_join(self, &room);
+        }
         for socket in self.sockets() {
             socket.join(room.clone());
         }
@@ -478,12 +543,15 @@ impl BroadcastOperator {
 
     /// Makes every socket reached leave `room` (the reference's `socketsLeave`).
     pub fn sockets_leave(&self, room: &str) {
+        if let Some(cluster) = self.cluster() {
+            cluster.sockets_leave(self, room);
+        }
         for socket in self.sockets() {
             socket.leave(room);
         }
     }
 
-    /// The sockets reached, by id.
+    /// The sockets reached on this node, by id.
     pub fn sockets(&self) -> Vec<Socket> {
         let adapter = lock(&self.namespace.adapter);
         let excepted: BTreeSet<&String> = self
@@ -508,7 +576,7 @@ impl BroadcastOperator {
             .collect()
     }
 
-    /// How many sockets are reached.
+    /// How many sockets are reached on this node.
     pub fn len(&self) -> usize {
         self.sockets().len()
     }
@@ -520,6 +588,9 @@ impl BroadcastOperator {
 
     /// Disconnects every socket reached ([`Socket::disconnect`]).
     pub fn disconnect_sockets(&self, close: bool) {
+        if let Some(cluster) = self.cluster() {
+            cluster.disconnect_sockets(self, close);
+        }
         for socket in self.sockets() {
             socket.disconnect(close);
         }
