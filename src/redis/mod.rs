@@ -24,8 +24,14 @@ mod cluster;
 mod msgpack;
 mod pubsub;
 mod resp;
+#[cfg(feature = "socketio")]
+mod socketio_adapter;
+#[cfg(feature = "socketio")]
+mod socketio_wire;
 
 pub use cluster::{Cluster, ClusterConfig};
 pub use msgpack::{MSGPACK_MAX_DEPTH, MsgpackError, MsgpackValue, decode_msgpack, encode_msgpack};
 pub use pubsub::{PubSub, PubSubConfig, PubSubMessage, PublishError};
 pub use resp::{Reply, ReplyDecoder, RespError, RespLimits, encode_command};
+#[cfg(feature = "socketio")]
+pub use socketio_adapter::{SocketIoAdapter, SocketIoAdapterConfig};

@@ -1,0 +1,475 @@
+//! [`SocketIoAdapter`]: a [`SocketIoServer`] as one node of a Socket.IO cluster on Redis,
+//! a peer of Node servers with `@socket.io/redis-adapter` and of `@socket.io/redis-emitter`
+//! (the wire: `socketio_wire.rs`).
+//!
+//! Each namespace subscribes to its broadcast channels (a pattern) and to its request
+//! channel (a plain subscription, which the reference counts with `PUBSUB NUMSUB` to know
+//! how many nodes will answer: so this node answers every request that awaits one). A broadcast made here is delivered to this node's
+//! sockets and published; what comes back from Redis with this node's id is left out, so
+//! no socket gets it twice. A broadcast, join, leave or disconnect of another node is done
+//! on this node's matching sockets with [`BroadcastOperator::local`]; requests for this
+//! node's sockets and rooms are answered on the response channel.
+
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+
+use serde_json::{Value, json};
+
+use super::pubsub::{PubSub, PubSubConfig, PubSubMessage};
+use super::socketio_wire::{
+    Channels, Incoming, REMOTE_DISCONNECT, REMOTE_JOIN, REMOTE_LEAVE, RemoteBroadcast, Request,
+    Selection, Target, decode_broadcast, decode_request, encode_broadcast, encode_response,
+    encode_selection_request, is_plain_event,
+};
+use crate::socketio::{
+    BroadcastOperator, ClusterAdapter, Namespace, Packet, Socket, SocketIoServer,
+};
+
+/// How a server joins its Socket.IO cluster.
+#[derive(Debug, Clone)]
+pub struct SocketIoAdapterConfig {
+    /// The start of the channel names (the reference's `key` option): nodes with the same
+    /// key on the same Redis are one cluster. Default `socket.io`, the reference's.
+    pub key: String,
+    /// The Redis link's settings (its publish queue bound, its decoder's limits).
+    pub pubsub: PubSubConfig,
+}
+
+impl Default for SocketIoAdapterConfig {
+    fn default() -> Self {
+        SocketIoAdapterConfig {
+            key: "socket.io".to_owned(),
+            pubsub: PubSubConfig::default(),
+        }
+    }
+}
+
+/// What the adapter, the link's thread and the handle share.
+struct Shared {
+    /// This node's id on the wire (the reference's `uid`).
+    uid: String,
+    key: String,
+    link: OnceLock<Weak<PubSub>>,
+    /// Namespaces by name, with their channels.
+    namespaces: Mutex<BTreeMap<String, (Namespace, Channels)>>,
+    /// Publishes refused: the link's queue was full (Redis slow or gone).
+    dropped: AtomicU64,
+    /// Messages not understood: not the adapter's format, an unknown namespace.
+    malformed: AtomicU64,
+    /// Requests of a type this node does not answer.
+    unsupported: AtomicU64,
+}
+
+impl Shared {
+    fn publish(&self, channel: String, payload: Vec<u8>) {
+        let Some(link) = self.link.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        if link.publish(channel, payload).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn namespace(&self, name: &str) -> Option<(Namespace, Channels)> {
+        self.namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    fn malformed(&self) {
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A server's membership of a Socket.IO cluster on Redis, wire-compatible with
+/// `@socket.io/redis-adapter` 8: keep it for as long as the server is to be part of it;
+/// dropping it leaves the cluster (the Redis link stops; the server's broadcasts stay on
+/// it).
+///
+/// ```no_run
+/// use rfc6455::events::{Handlers, Server};
+/// use rfc6455::redis::{SocketIoAdapter, SocketIoAdapterConfig};
+/// use rfc6455::socketio::{Data, SocketIoConfig, SocketIoServer};
+///
+/// let io = SocketIoServer::new(SocketIoConfig::default())?;
+/// io.of("/").on_connection(|socket| {
+///     socket.join("lobby");
+///     // Reaches the lobby's sockets on every node, Node's included.
+///     socket.on("chat", |socket, args, _ack| drop(socket.to("lobby").emit("chat", args)));
+/// });
+/// let _adapter = SocketIoAdapter::attach("redis://127.0.0.1:6379", &io, SocketIoAdapterConfig::default())?;
+/// io.attach(Server::new(Handlers::<()>::new())).bind("127.0.0.1:3000")?.run()?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct SocketIoAdapter {
+    link: Arc<PubSub>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SocketIoAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIoAdapter")
+            .field("uid", &self.shared.uid)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl SocketIoAdapter {
+    /// Joins `io` to the Socket.IO cluster on the Redis server at `url`
+    /// (`redis://host:port`): from now on the broadcasts and room operations of its
+    /// namespaces, those it has and those it will make, also reach the other nodes, and
+    /// theirs reach its sockets. Fails if the URL is not one, or if the server already has
+    /// a cluster adapter. The link connects in the background; a Redis that is down is
+    /// retried.
+    pub fn attach(
+        url: &str,
+        io: &SocketIoServer,
+        config: SocketIoAdapterConfig,
+    ) -> std::io::Result<SocketIoAdapter> {
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(std::io::Error::other)?;
+        let shared = Arc::new(Shared {
+            uid: id.iter().map(|byte| format!("{byte:02x}")).collect(),
+            key: config.key,
+            link: OnceLock::new(),
+            namespaces: Mutex::new(BTreeMap::new()),
+            dropped: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
+            unsupported: AtomicU64::new(0),
+        });
+        let receiving = shared.clone();
+        let link = Arc::new(PubSub::connect(url, config.pubsub, move |message| {
+            receive(&receiving, message);
+        })?);
+        let _ = shared.link.set(Arc::downgrade(&link));
+        io.set_cluster_adapter(Publishing {
+            shared: Arc::downgrade(&shared),
+        })
+        .map_err(|error| std::io::Error::new(std::io::ErrorKind::AlreadyExists, error))?;
+        Ok(SocketIoAdapter { link, shared })
+    }
+
+    /// This node's id on the wire (random, 16 hex digits).
+    pub fn uid(&self) -> &str {
+        &self.shared.uid
+    }
+
+    /// The Redis link is up (both of its connections, subscriptions sent).
+    pub fn is_connected(&self) -> bool {
+        self.link.is_connected()
+    }
+
+    /// Publishes of this node that did not go to Redis because the link's queue was full
+    /// ([`PubSubConfig::max_queued_bytes`]).
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Messages from the cluster's channels that were not understood (not the adapter's
+    /// format, or for a namespace this server does not have).
+    pub fn malformed(&self) -> u64 {
+        self.shared.malformed.load(Ordering::Relaxed)
+    }
+
+    /// Requests of a type this node does not answer (server-side emits, broadcasts with
+    /// acks).
+    pub fn unsupported(&self) -> u64 {
+        self.shared.unsupported.load(Ordering::Relaxed)
+    }
+}
+
+/// The adapter set on the server. Weak: the handle owns what it shares (the server owning
+/// it would make a circle through the namespaces it holds).
+struct Publishing {
+    shared: Weak<Shared>,
+}
+
+impl Publishing {
+    /// A join, leave or disconnect request for every other node (this one has done it).
+    fn request(&self, operator: &BroadcastOperator, request_type: u64, room: &str, close: bool) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let Some((_, channels)) = shared.namespace(operator.namespace()) else {
+            return;
+        };
+        let request = encode_selection_request(
+            &shared.uid,
+            request_type,
+            &selection(operator),
+            &[room.to_owned()],
+            close,
+        );
+        shared.publish(channels.request, request);
+    }
+}
+
+impl ClusterAdapter for Publishing {
+    fn namespace_added(&self, namespace: &Namespace) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let Some(link) = shared.link.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        let channels = Channels::new(&shared.key, namespace.name());
+        link.psubscribe(channels.broadcast_pattern());
+        link.subscribe(channels.request.clone());
+        shared
+            .namespaces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(namespace.name().to_owned(), (namespace.clone(), channels));
+    }
+
+    fn broadcast(&self, operator: &BroadcastOperator, packet: &Packet) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        if !is_plain_event(packet) {
+            return;
+        }
+        let Some((_, channels)) = shared.namespace(&packet.namespace) else {
+            return;
+        };
+        let selection = selection(operator);
+        let Some(message) =
+            encode_broadcast(&shared.uid, packet, &selection, operator.is_volatile())
+        else {
+            return;
+        };
+        shared.publish(channels.broadcast_to(selection.rooms.iter()), message);
+    }
+
+    fn sockets_join(&self, operator: &BroadcastOperator, room: &str) {
+        self.request(operator, REMOTE_JOIN, room, false);
+    }
+
+    fn sockets_leave(&self, operator: &BroadcastOperator, room: &str) {
+        self.request(operator, REMOTE_LEAVE, room, false);
+    }
+
+    fn disconnect_sockets(&self, operator: &BroadcastOperator, close: bool) {
+        self.request(operator, REMOTE_DISCONNECT, "", close);
+    }
+}
+
+fn selection(operator: &BroadcastOperator) -> Selection {
+    Selection {
+        rooms: operator.rooms().iter().cloned().collect(),
+        except: operator.except_rooms().iter().cloned().collect(),
+    }
+}
+
+/// The operator of `namespace` for this node's sockets that `selection` picks.
+fn local_operator(namespace: &Namespace, selection: &Selection) -> BroadcastOperator {
+    let mut operator = namespace.local();
+    for room in &selection.rooms {
+        operator = operator.to(room.clone());
+    }
+    for room in &selection.except {
+        operator = operator.except(room.clone());
+    }
+    operator
+}
+
+/// A message on one of the subscribed channels, on the link's thread.
+fn receive(shared: &Shared, message: PubSubMessage) {
+    if message.pattern.is_some() {
+        match decode_broadcast(message.payload) {
+            Some(broadcast) => deliver(shared, &message.channel, broadcast),
+            None => shared.malformed(),
+        }
+        return;
+    }
+    let Ok(channel) = std::str::from_utf8(&message.channel) else {
+        return shared.malformed();
+    };
+    let namespaces = shared
+        .namespaces
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .find(|(_, channels)| channels.request == channel)
+        .cloned();
+    let Some((namespace, channels)) = namespaces else {
+        return shared.malformed();
+    };
+    match decode_request(message.payload) {
+        Some(incoming) => answer(shared, &namespace, &channels, incoming),
+        None => shared.malformed(),
+    }
+}
+
+/// Another node's broadcast, to this node's matching sockets.
+fn deliver(shared: &Shared, channel: &[u8], broadcast: RemoteBroadcast) {
+    if broadcast.uid == shared.uid {
+        return; // ours, delivered here when it was made
+    }
+    let Some((namespace, channels)) = shared.namespace(&broadcast.namespace) else {
+        return shared.malformed();
+    };
+    if !channel.starts_with(channels.broadcast.as_bytes()) {
+        return shared.malformed();
+    }
+    let mut operator = local_operator(&namespace, &broadcast.selection);
+    if broadcast.volatile {
+        operator = operator.volatile();
+    }
+    if operator.emit(&broadcast.event, broadcast.args).is_err() {
+        shared.malformed(); // a reserved event name, say
+    }
+}
+
+/// Another node's request, done or answered for this node's sockets.
+fn answer(shared: &Shared, namespace: &Namespace, channels: &Channels, incoming: Incoming) {
+    if incoming.uid.as_deref() == Some(shared.uid.as_str()) {
+        return; // ours: done here when it was made
+    }
+    let respond = |request_id: &str, field: Option<(&str, Value)>| {
+        shared.publish(
+            channels.response.clone(),
+            encode_response(request_id, field),
+        );
+    };
+    match incoming.request {
+        Request::Sockets { request_id, rooms } => {
+            let selection = Selection {
+                rooms,
+                except: Vec::new(),
+            };
+            let ids: Vec<Value> = local_operator(namespace, &selection)
+                .sockets()
+                .iter()
+                .map(|socket| Value::from(socket.id()))
+                .collect();
+            respond(&request_id, Some(("sockets", Value::Array(ids))));
+        }
+        Request::AllRooms { request_id } => {
+            let rooms = namespace.rooms().into_iter().map(Value::from).collect();
+            respond(&request_id, Some(("rooms", Value::Array(rooms))));
+        }
+        Request::Join { target, rooms } => {
+            let done = each_target(namespace, &target, |operator| {
+                for room in &rooms {
+                    operator.sockets_join(room.clone());
+                }
+            });
+            if let (Target::Socket { request_id, .. }, true) = (&target, done) {
+                respond(request_id, None);
+            }
+        }
+        Request::Leave { target, rooms } => {
+            let done = each_target(namespace, &target, |operator| {
+                for room in &rooms {
+                    operator.sockets_leave(room);
+                }
+            });
+            if let (Target::Socket { request_id, .. }, true) = (&target, done) {
+                respond(request_id, None);
+            }
+        }
+        Request::Disconnect { target, close } => {
+            let done = each_target(namespace, &target, |operator| {
+                operator.disconnect_sockets(close);
+            });
+            if let (Target::Socket { request_id, .. }, true) = (&target, done) {
+                respond(request_id, None);
+            }
+        }
+        Request::Fetch {
+            request_id,
+            selection,
+        } => {
+            let sockets = local_operator(namespace, &selection)
+                .sockets()
+                .iter()
+                .map(describe)
+                .collect();
+            respond(&request_id, Some(("sockets", Value::Array(sockets))));
+        }
+        Request::Unsupported { .. } => {
+            shared.unsupported.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs `apply` on the local operator `target` names; false if it names one socket that
+/// is not here (the reference then leaves the answer to the node that has it).
+fn each_target(
+    namespace: &Namespace,
+    target: &Target,
+    apply: impl FnOnce(BroadcastOperator),
+) -> bool {
+    match target {
+        Target::Matching(selection) => {
+            apply(local_operator(namespace, selection));
+            true
+        }
+        Target::Socket { sid, .. } => match namespace.socket(sid) {
+            Some(_) => {
+                apply(namespace.local().to(sid.clone()));
+                true
+            }
+            None => false,
+        },
+    }
+}
+
+/// A socket as `fetchSockets` describes it: `{id, handshake, rooms, data}`, the handshake
+/// with the reference's fields this server knows.
+fn describe(socket: &Socket) -> Value {
+    let handshake = socket.handshake();
+    let request = handshake.request();
+    let headers: serde_json::Map<String, Value> = request
+        .head()
+        .headers()
+        .map(|(name, value)| {
+            (
+                name.to_ascii_lowercase(),
+                Value::from(String::from_utf8_lossy(value).into_owned()),
+            )
+        })
+        .collect();
+    let query: serde_json::Map<String, Value> = request
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name.to_owned(), Value::from(value))
+        })
+        .collect();
+    let auth = handshake
+        .auth()
+        .clone()
+        .into_json()
+        .unwrap_or(Value::Object(serde_json::Map::new()));
+    json!({
+        "id": socket.id(),
+        "handshake": {
+            "headers": headers,
+            "address": handshake.remote_addr().ip().to_string(),
+            "xdomain": request.header("origin").is_some(),
+            "secure": false,
+            "url": request.target(),
+            "query": query,
+            "auth": auth,
+        },
+        "rooms": socket.rooms(),
+        "data": {},
+    })
+}

@@ -1,0 +1,606 @@
+//! The wire of `@socket.io/redis-adapter` (8.x) and `@socket.io/redis-emitter` (5.x), sans-IO:
+//! channel names, broadcasts and requests in, broadcasts, requests and responses out.
+//!
+//! Channels, for the key `socket.io` and the namespace `/`:
+//!
+//! | channel | what |
+//! | --- | --- |
+//! | `socket.io#/#` | broadcasts to every socket, or to several rooms |
+//! | `socket.io#/#<room>#` | broadcasts to exactly one room |
+//! | `socket.io-request#/#` | requests: join, leave, disconnect, list sockets and rooms |
+//! | `socket.io-response#/#` | their answers |
+//!
+//! A broadcast is `msgpack([uid, packet, opts])`: the sending node's id, the Socket.IO
+//! packet as an object (`{type: 2, data: [name, ...args], nsp}`, binary arguments as
+//! msgpack bin) and `{rooms: [...], except: [...], flags: {volatile?, ...}}`. Requests
+//! and responses are JSON objects with a numeric `type` (`0` SOCKETS to `9`), a
+//! `requestId` when an answer is awaited, and the asking node's `uid`; the adapter also
+//! sends msgpack ones (for broadcasts with acks), which are read here and refused.
+
+// Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde_json::{Number, Value, json};
+
+use super::msgpack::{MsgpackValue, decode_msgpack, encode_msgpack};
+use crate::socketio::{Data, Packet, PacketType};
+
+/// The request types of the adapter's protocol (its `RequestType` enum).
+pub(super) const SOCKETS: u64 = 0;
+pub(super) const ALL_ROOMS: u64 = 1;
+pub(super) const REMOTE_JOIN: u64 = 2;
+pub(super) const REMOTE_LEAVE: u64 = 3;
+pub(super) const REMOTE_DISCONNECT: u64 = 4;
+pub(super) const REMOTE_FETCH: u64 = 5;
+
+/// The socket.io-parser packet types an event travels as.
+const EVENT: i64 = 2;
+const BINARY_EVENT: i64 = 5;
+
+/// The channel names of one namespace.
+#[derive(Debug, Clone)]
+pub(super) struct Channels {
+    /// `<key>#<nsp>#`: broadcasts; one room's are `<key>#<nsp>#<room>#`.
+    pub(super) broadcast: String,
+    pub(super) request: String,
+    pub(super) response: String,
+}
+
+impl Channels {
+    pub(super) fn new(key: &str, namespace: &str) -> Channels {
+        Channels {
+            broadcast: format!("{key}#{namespace}#"),
+            request: format!("{key}-request#{namespace}#"),
+            response: format!("{key}-response#{namespace}#"),
+        }
+    }
+
+    /// The pattern of every broadcast channel of the namespace, Redis' glob characters
+    /// in the names escaped so that it matches these channels and no other namespace's.
+    pub(super) fn broadcast_pattern(&self) -> String {
+        let mut pattern = String::with_capacity(self.broadcast.len() + 1);
+        for character in self.broadcast.chars() {
+            if matches!(character, '*' | '?' | '[' | ']' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(character);
+        }
+        pattern.push('*');
+        pattern
+    }
+
+    /// Where a broadcast to `rooms` goes: one room's channel, or the namespace's.
+    pub(super) fn broadcast_to<'a>(&self, mut rooms: impl Iterator<Item = &'a String>) -> String {
+        match (rooms.next(), rooms.next()) {
+            (Some(room), None) => format!("{}{room}#", self.broadcast),
+            _ => self.broadcast.clone(),
+        }
+    }
+}
+
+/// Which sockets: those in any of `rooms` (all when empty), none in `except`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Selection {
+    pub(super) rooms: Vec<String>,
+    pub(super) except: Vec<String>,
+}
+
+/// A broadcast from another node (or an emitter).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct RemoteBroadcast {
+    pub(super) uid: String,
+    pub(super) namespace: String,
+    pub(super) event: String,
+    pub(super) args: Vec<Data>,
+    pub(super) selection: Selection,
+    pub(super) volatile: bool,
+}
+
+/// `msgpack([uid, {type, data, nsp}, {rooms, except, flags}])` for an EVENT `packet`.
+pub(super) fn encode_broadcast(
+    uid: &str,
+    packet: &Packet,
+    selection: &Selection,
+    volatile: bool,
+) -> Option<Vec<u8>> {
+    let strings = |names: &[String]| {
+        MsgpackValue::Array(
+            names
+                .iter()
+                .map(|name| MsgpackValue::from(name.as_str()))
+                .collect(),
+        )
+    };
+    let mut flags = Vec::new();
+    if volatile {
+        flags.push((MsgpackValue::from("volatile"), MsgpackValue::Bool(true)));
+    }
+    let message = MsgpackValue::Array(vec![
+        MsgpackValue::from(uid),
+        MsgpackValue::Map(vec![
+            (MsgpackValue::from("type"), MsgpackValue::Int(EVENT)),
+            (
+                MsgpackValue::from("data"),
+                packet
+                    .data
+                    .as_ref()
+                    .map_or(MsgpackValue::Nil, data_to_msgpack),
+            ),
+            (
+                MsgpackValue::from("nsp"),
+                MsgpackValue::from(packet.namespace.as_str()),
+            ),
+        ]),
+        MsgpackValue::Map(vec![
+            (MsgpackValue::from("rooms"), strings(&selection.rooms)),
+            (MsgpackValue::from("except"), strings(&selection.except)),
+            (MsgpackValue::from("flags"), MsgpackValue::Map(flags)),
+        ]),
+    ]);
+    let mut out = Vec::new();
+    encode_msgpack(&message, &mut out).ok()?;
+    Some(out)
+}
+
+/// A broadcast message, if it is one of an event (none: not msgpack, not the shape, or a
+/// packet other than an event).
+pub(super) fn decode_broadcast(bytes: Bytes) -> Option<RemoteBroadcast> {
+    let MsgpackValue::Array(parts) = decode_msgpack(bytes).ok()? else {
+        return None;
+    };
+    let mut parts = parts.into_iter();
+    let (Some(uid), Some(packet), Some(opts)) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let uid = uid.as_str()?.to_owned();
+    let Data::Object(mut packet) = msgpack_to_data(packet)? else {
+        return None;
+    };
+    let Data::Object(opts) = msgpack_to_data(opts)? else {
+        return None;
+    };
+    let packet_type = match packet.get("type") {
+        Some(Data::Number(number)) => number.as_i64(),
+        _ => None,
+    };
+    if !matches!(packet_type, Some(EVENT | BINARY_EVENT)) {
+        return None;
+    }
+    let namespace = match packet.remove("nsp") {
+        None | Some(Data::Null) => crate::socketio::MAIN_NAMESPACE.to_owned(),
+        Some(Data::String(namespace)) => namespace,
+        Some(_) => return None,
+    };
+    let Some(Data::Array(data)) = packet.remove("data") else {
+        return None;
+    };
+    let mut data = data.into_iter();
+    let Some(Data::String(event)) = data.next() else {
+        return None;
+    };
+    let volatile = match opts.get("flags") {
+        Some(Data::Object(flags)) => matches!(flags.get("volatile"), Some(Data::Bool(true))),
+        _ => false,
+    };
+    Some(RemoteBroadcast {
+        uid,
+        namespace,
+        event,
+        args: data.collect(),
+        selection: selection(&opts)?,
+        volatile,
+    })
+}
+
+/// A request another node (or an emitter) made of every node.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Request {
+    /// SOCKETS: the ids of the sockets in `rooms`.
+    Sockets {
+        request_id: String,
+        rooms: Vec<String>,
+    },
+    /// ALL_ROOMS: every room.
+    AllRooms { request_id: String },
+    /// REMOTE_JOIN: the sockets selected join `rooms`.
+    Join { target: Target, rooms: Vec<String> },
+    /// REMOTE_LEAVE: the sockets selected leave `rooms`.
+    Leave { target: Target, rooms: Vec<String> },
+    /// REMOTE_DISCONNECT: the sockets selected are disconnected.
+    Disconnect { target: Target, close: bool },
+    /// REMOTE_FETCH: the sockets selected, described.
+    Fetch {
+        request_id: String,
+        selection: Selection,
+    },
+    /// A type this node does not answer (server-side emits, broadcasts with acks).
+    Unsupported { request_type: u64 },
+}
+
+/// The sockets a join, leave or disconnect is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Target {
+    /// Those selected (`opts`); nothing is answered.
+    Matching(Selection),
+    /// One socket by id (the adapter's older form), answered with `{requestId}`.
+    Socket { sid: String, request_id: String },
+}
+
+/// A request with the id of the node that made it (none from an emitter).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Incoming {
+    pub(super) uid: Option<String>,
+    pub(super) request: Request,
+}
+
+/// A request from the request channel: JSON if it starts with `{`, msgpack if not (none:
+/// neither, or not an object with a numeric `type`).
+pub(super) fn decode_request(bytes: Bytes) -> Option<Incoming> {
+    let Data::Object(request) = decode_object(bytes)? else {
+        return None;
+    };
+    let text = |key: &str| match request.get(key) {
+        Some(Data::String(text)) => Some(text.clone()),
+        _ => None,
+    };
+    let request_type = match request.get("type") {
+        Some(Data::Number(number)) => number.as_u64()?,
+        _ => return None,
+    };
+    let request_id = text("requestId");
+    let rooms = || strings(request.get("rooms"));
+    let target = || match request.get("opts") {
+        Some(Data::Object(opts)) => selection(opts).map(Target::Matching),
+        _ => Some(Target::Socket {
+            sid: text("sid")?,
+            request_id: request_id.clone()?,
+        }),
+    };
+    let request = match request_type {
+        SOCKETS => Request::Sockets {
+            request_id: request_id.clone()?,
+            rooms: rooms()?,
+        },
+        ALL_ROOMS => Request::AllRooms {
+            request_id: request_id.clone()?,
+        },
+        REMOTE_JOIN | REMOTE_LEAVE => {
+            let target = target()?;
+            // The older one-socket form names one `room`.
+            let rooms = match &target {
+                Target::Socket { .. } => vec![text("room")?],
+                Target::Matching(_) => rooms()?,
+            };
+            match request_type {
+                REMOTE_JOIN => Request::Join { target, rooms },
+                _ => Request::Leave { target, rooms },
+            }
+        }
+        REMOTE_DISCONNECT => Request::Disconnect {
+            target: target()?,
+            close: matches!(request.get("close"), Some(Data::Bool(true))),
+        },
+        REMOTE_FETCH => {
+            let Some(Data::Object(opts)) = request.get("opts") else {
+                return None;
+            };
+            Request::Fetch {
+                request_id: request_id.clone()?,
+                selection: selection(opts)?,
+            }
+        }
+        request_type => Request::Unsupported { request_type },
+    };
+    Some(Incoming {
+        uid: text("uid"),
+        request,
+    })
+}
+
+/// A JSON request of this node to every node: a join, leave (`rooms`) or disconnect
+/// (`close`) of the sockets `selection` picks, which no node answers.
+pub(super) fn encode_selection_request(
+    uid: &str,
+    request_type: u64,
+    selection: &Selection,
+    rooms: &[String],
+    close: bool,
+) -> Vec<u8> {
+    let mut request = json!({
+        "uid": uid,
+        "type": request_type,
+        "opts": {"rooms": selection.rooms, "except": selection.except},
+    });
+    if let Value::Object(fields) = &mut request {
+        match request_type {
+            REMOTE_DISCONNECT => fields.insert("close".to_owned(), Value::Bool(close)),
+            _ => fields.insert("rooms".to_owned(), json!(rooms)),
+        };
+    }
+    request.to_string().into_bytes()
+}
+
+/// A response: `{"requestId": ..., <key>: <value>}` (no key: a bare acknowledgement).
+pub(super) fn encode_response(request_id: &str, field: Option<(&str, Value)>) -> Vec<u8> {
+    let mut response = serde_json::Map::new();
+    response.insert("requestId".to_owned(), Value::String(request_id.to_owned()));
+    if let Some((key, value)) = field {
+        response.insert(key.to_owned(), value);
+    }
+    Value::Object(response).to_string().into_bytes()
+}
+
+fn decode_object(bytes: Bytes) -> Option<Data> {
+    match bytes.first() {
+        Some(b'{') => serde_json::from_slice::<Value>(&bytes).ok().map(Data::from),
+        _ => msgpack_to_data(decode_msgpack(bytes).ok()?),
+    }
+}
+
+fn selection(opts: &BTreeMap<String, Data>) -> Option<Selection> {
+    Some(Selection {
+        rooms: strings(opts.get("rooms"))?,
+        except: strings(opts.get("except"))?,
+    })
+}
+
+/// A list of room names (absent: none). Numbers are rooms too in the reference (a Node
+/// room may be any key of a Map); they are named by their decimal digits here.
+fn strings(value: Option<&Data>) -> Option<Vec<String>> {
+    match value {
+        None | Some(Data::Null) => Some(Vec::new()),
+        Some(Data::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Data::String(text) => Some(text.clone()),
+                Data::Number(number) => Some(number.to_string()),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// A value of an event's arguments as msgpack, as notepack.io writes JavaScript values.
+pub(super) fn data_to_msgpack(data: &Data) -> MsgpackValue {
+    match data {
+        Data::Null => MsgpackValue::Nil,
+        Data::Bool(value) => MsgpackValue::Bool(*value),
+        Data::Number(number) => match (number.as_i64(), number.as_u64(), number.as_f64()) {
+            (Some(number), _, _) => MsgpackValue::Int(number),
+            (None, Some(number), _) => MsgpackValue::UInt(number),
+            (None, None, Some(number)) => MsgpackValue::Float(number),
+            (None, None, None) => MsgpackValue::Nil,
+        },
+        Data::String(text) => MsgpackValue::Str(text.clone()),
+        Data::Binary(bytes) => MsgpackValue::Bin(bytes.clone()),
+        Data::Array(items) => MsgpackValue::Array(items.iter().map(data_to_msgpack).collect()),
+        Data::Object(fields) => MsgpackValue::Map(
+            fields
+                .iter()
+                .map(|(key, value)| (MsgpackValue::from(key.as_str()), data_to_msgpack(value)))
+                .collect(),
+        ),
+    }
+}
+
+/// A msgpack value as event data (none: a map key that is not a string or an integer).
+/// Floats that JSON cannot hold (NaN, infinities) become `null`, as `JSON.stringify` makes
+/// them.
+pub(super) fn msgpack_to_data(value: MsgpackValue) -> Option<Data> {
+    Some(match value {
+        MsgpackValue::Nil => Data::Null,
+        MsgpackValue::Bool(value) => Data::Bool(value),
+        MsgpackValue::Int(number) => Data::Number(Number::from(number)),
+        MsgpackValue::UInt(number) => Data::Number(Number::from(number)),
+        MsgpackValue::Float(number) => Number::from_f64(number).map_or(Data::Null, Data::Number),
+        MsgpackValue::Str(text) => Data::String(text),
+        MsgpackValue::Bin(bytes) => Data::Binary(bytes),
+        MsgpackValue::Array(items) => Data::Array(
+            items
+                .into_iter()
+                .map(msgpack_to_data)
+                .collect::<Option<_>>()?,
+        ),
+        MsgpackValue::Map(pairs) => Data::Object(
+            pairs
+                .into_iter()
+                .map(|(key, value)| {
+                    let key = match key {
+                        MsgpackValue::Str(key) => key,
+                        MsgpackValue::Int(number) => number.to_string(),
+                        MsgpackValue::UInt(number) => number.to_string(),
+                        _ => return None,
+                    };
+                    Some((key, msgpack_to_data(value)?))
+                })
+                .collect::<Option<_>>()?,
+        ),
+    })
+}
+
+/// Whether `packet` is an event this wire can carry (no ack id: acks across nodes are
+/// not spoken).
+pub(super) fn is_plain_event(packet: &Packet) -> bool {
+    packet.packet_type == PacketType::Event && packet.id.is_none()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcasts_round_trip_with_their_rooms_flags_and_binary() {
+        let args = vec![
+            Data::from("hé"),
+            Data::Binary(Bytes::from_static(&[0, 255])),
+            Data::Number(Number::from(-3)),
+            Data::Number(Number::from_f64(0.5).unwrap()),
+            Data::Object(BTreeMap::from([("k".to_owned(), Data::Null)])),
+        ];
+        let packet = Packet::event("/admin", "news", args.clone());
+        let selection = Selection {
+            rooms: vec!["a".into(), "b".into()],
+            except: vec!["c".into()],
+        };
+        let bytes = encode_broadcast("node1", &packet, &selection, true).unwrap();
+        assert_eq!(
+            decode_broadcast(Bytes::from(bytes)),
+            Some(RemoteBroadcast {
+                uid: "node1".into(),
+                namespace: "/admin".into(),
+                event: "news".into(),
+                args,
+                selection,
+                volatile: true,
+            })
+        );
+    }
+
+    #[test]
+    fn the_emitters_message_decodes() {
+        // notepack.encode(["emitter", {type: 2, data: ["hi", 1], nsp: "/"},
+        //   {rooms: ["r"], flags: {}, except: []}]), as @socket.io/redis-emitter sends it.
+        let bytes: &[u8] = &[
+            0x93, 0xa7, b'e', b'm', b'i', b't', b't', b'e', b'r', 0x83, 0xa4, b't', b'y', b'p',
+            b'e', 0x02, 0xa4, b'd', b'a', b't', b'a', 0x92, 0xa2, b'h', b'i', 0x01, 0xa3, b'n',
+            b's', b'p', 0xa1, b'/', 0x83, 0xa5, b'r', b'o', b'o', b'm', b's', 0x91, 0xa1, b'r',
+            0xa5, b'f', b'l', b'a', b'g', b's', 0x80, 0xa6, b'e', b'x', b'c', b'e', b'p', b't',
+            0x90,
+        ];
+        let broadcast = decode_broadcast(Bytes::from_static(bytes)).unwrap();
+        assert_eq!(broadcast.uid, "emitter");
+        assert_eq!(broadcast.namespace, "/");
+        assert_eq!(broadcast.event, "hi");
+        assert_eq!(broadcast.args, vec![Data::Number(Number::from(1))]);
+        assert_eq!(broadcast.selection.rooms, vec!["r".to_owned()]);
+        assert!(!broadcast.volatile);
+    }
+
+    #[test]
+    fn what_is_not_an_event_broadcast_is_refused() {
+        let encode = |value: &Value| {
+            let mut out = Vec::new();
+            let data = Data::from(value.clone());
+            encode_msgpack(&data_to_msgpack(&data), &mut out).unwrap();
+            Bytes::from(out)
+        };
+        for message in [
+            json!(["u", {"type": 1, "data": ["x"], "nsp": "/"}, {}]),
+            json!(["u", {"type": 2, "data": [7], "nsp": "/"}, {}]),
+            json!(["u", {"type": 2, "data": "x", "nsp": "/"}, {}]),
+            json!(["u", {"type": 2, "data": ["x"], "nsp": 3}, {}]),
+            json!(["u", {"type": 2, "data": ["x"]}, {"rooms": [true]}]),
+            json!(["u", {"type": 2, "data": ["x"]}]),
+            json!({"u": 1}),
+        ] {
+            assert_eq!(decode_broadcast(encode(&message)), None, "{message}");
+        }
+        assert_eq!(decode_broadcast(Bytes::from_static(b"\xc1")), None);
+        // No nsp is the main namespace, as the reference reads it.
+        let main = decode_broadcast(encode(&json!(["u", {"type": 2, "data": ["x"]}, {}])));
+        assert_eq!(main.unwrap().namespace, "/");
+    }
+
+    #[test]
+    fn requests_decode_in_both_forms_and_encodings() {
+        let decode = |value: Value| decode_request(Bytes::from(value.to_string())).unwrap();
+        let matching = Target::Matching(Selection {
+            rooms: vec!["r".into()],
+            except: vec!["x".into()],
+        });
+        let opts = json!({"rooms": ["r"], "except": ["x"]});
+        assert_eq!(
+            decode(json!({"type": 2, "opts": opts, "rooms": ["j"]})),
+            Incoming {
+                uid: None,
+                request: Request::Join {
+                    target: matching.clone(),
+                    rooms: vec!["j".into()]
+                },
+            }
+        );
+        assert_eq!(
+            decode(json!({"uid": "n", "type": 3, "sid": "s", "room": "j", "requestId": "q"}))
+                .request,
+            Request::Leave {
+                target: Target::Socket {
+                    sid: "s".into(),
+                    request_id: "q".into()
+                },
+                rooms: vec!["j".into()]
+            }
+        );
+        assert_eq!(
+            decode(json!({"type": 4, "opts": opts, "close": true})).request,
+            Request::Disconnect {
+                target: matching,
+                close: true
+            }
+        );
+        assert_eq!(
+            decode(json!({"uid": "n", "requestId": "q", "type": 0, "rooms": []})),
+            Incoming {
+                uid: Some("n".into()),
+                request: Request::Sockets {
+                    request_id: "q".into(),
+                    rooms: vec![]
+                }
+            }
+        );
+        assert_eq!(
+            decode(json!({"requestId": "q", "type": 5, "opts": opts})).request,
+            Request::Fetch {
+                request_id: "q".into(),
+                selection: Selection {
+                    rooms: vec!["r".into()],
+                    except: vec!["x".into()]
+                }
+            }
+        );
+        assert_eq!(
+            decode(json!({"type": 6, "data": ["e"]})).request,
+            Request::Unsupported { request_type: 6 }
+        );
+        // The adapter's msgpack requests (broadcasts with acks).
+        let mut bytes = Vec::new();
+        let request = Data::from(json!({"uid": "n", "requestId": "q", "type": 7}));
+        encode_msgpack(&data_to_msgpack(&request), &mut bytes).unwrap();
+        assert_eq!(
+            decode_request(Bytes::from(bytes)).unwrap().request,
+            Request::Unsupported { request_type: 7 }
+        );
+        for bad in [
+            &b"{"[..],
+            b"{\"type\": \"2\"}",
+            b"{\"type\": 0}",
+            b"{\"type\": 2, \"opts\": {\"rooms\": 1}}",
+            b"[]",
+            b"",
+        ] {
+            assert_eq!(decode_request(Bytes::from_static(bad)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn channels_are_the_adapters() {
+        let channels = Channels::new("socket.io", "/a*");
+        assert_eq!(channels.broadcast, "socket.io#/a*#");
+        assert_eq!(channels.request, "socket.io-request#/a*#");
+        assert_eq!(channels.response, "socket.io-response#/a*#");
+        assert_eq!(channels.broadcast_pattern(), "socket.io#/a\\*#*");
+        let rooms = ["r".to_owned(), "s".to_owned()];
+        assert_eq!(channels.broadcast_to(rooms[..1].iter()), "socket.io#/a*#r#");
+        assert_eq!(channels.broadcast_to(rooms.iter()), "socket.io#/a*#");
+        assert_eq!(channels.broadcast_to([].iter()), "socket.io#/a*#");
+    }
+}
