@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the interop peers used by tests/interop/, idempotently (fast when all are present):
-#   - npm `ws` (v8), `playwright-core`, `engine.io-client` (v6), `socket.io-client` (v4) and
-#     `socket.io` (v4, the server our Rust Socket.IO client is tested against) into
+#   - npm `ws` (v8), `playwright-core`, `engine.io-client` (v6), `socket.io-client` (v4),
+#     `socket.io` (v4, the server our Rust Socket.IO client is tested against), and
+#     `@socket.io/redis-adapter` (v8), `@socket.io/redis-emitter` (v5) and `redis` (v4, the
+#     client they ride on: the Node node of our Redis cluster test) into
 #     tests/interop/node_modules (no lock file, no browser download: the browser is Debian's
 #     chromium),
 #   - Python `websockets` (>=12) via pip,
@@ -17,12 +19,16 @@ interop="$root/tests/interop"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 
-# --- npm: ws + playwright-core + engine.io-client + socket.io-client + socket.io ----------
+# --- npm: the packages of tests/interop/package.json ---------------------------------------
+npm_peers="ws + playwright-core + engine.io-client + socket.io-client + socket.io + redis-adapter + redis-emitter + redis"
 if [ -d "$interop/node_modules/ws" ] && [ -d "$interop/node_modules/playwright-core" ] \
   && [ -d "$interop/node_modules/engine.io-client" ] \
   && [ -d "$interop/node_modules/socket.io-client" ] \
-  && [ -d "$interop/node_modules/socket.io" ]; then
-  echo "npm ws + playwright-core + engine.io-client + socket.io-client + socket.io: already present"
+  && [ -d "$interop/node_modules/socket.io" ] \
+  && [ -d "$interop/node_modules/@socket.io/redis-adapter" ] \
+  && [ -d "$interop/node_modules/@socket.io/redis-emitter" ] \
+  && [ -d "$interop/node_modules/redis" ]; then
+  echo "npm $npm_peers: already present"
 else
   (
     cd "$interop"
@@ -30,7 +36,7 @@ else
       --loglevel=error >/dev/null
   )
   rm -f "$interop/package-lock.json"
-  echo "npm ws + playwright-core + engine.io-client + socket.io-client + socket.io: installed"
+  echo "npm $npm_peers: installed"
 fi
 
 # --- PyPI: websockets ----------------------------------------------------------------------

@@ -23,6 +23,11 @@
 //! `tests/interop/socketio_rust_client.rs`:
 //! `cargo test --features socketio --test interop -- --include-ignored socketio_rust_client::`.
 //!
+//! Our Socket.IO server in a Redis cluster with the npm `socket.io` server and
+//! `@socket.io/redis-adapter` (features `socketio` and `redis`) is in
+//! `tests/interop/socketio_redis.rs`:
+//! `cargo test --features socketio,redis --test interop -- --include-ignored socketio_redis::`.
+//!
 //! The Socket.IO chat example in headless Chromium (feature `socketio`) is in
 //! `tests/interop/socketio_chat.rs`:
 //! `cargo build --features socketio --example socketio_chat &&
@@ -39,6 +44,9 @@ mod socketio;
 #[cfg(feature = "socketio")]
 #[path = "interop/socketio_chat.rs"]
 mod socketio_chat;
+#[cfg(all(feature = "socketio", feature = "redis"))]
+#[path = "interop/socketio_redis.rs"]
+mod socketio_redis;
 #[cfg(feature = "socketio")]
 #[path = "interop/socketio_rust_client.rs"]
 mod socketio_rust_client;
