@@ -1,7 +1,7 @@
 //! The Redis pub/sub link (feature `redis`) against a real `redis-server`, which each test
 //! starts on a free loopback port and stops (Debian's package; `.ci/run` installs it):
 //! messages between two nodes, patterns, a Redis killed and restarted mid-traffic, the
-//! publish queue's bound, AUTH.
+//! publish queue's bound, AUTH, queries beside the publishes.
 #![cfg(feature = "redis")]
 
 mod support;
@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rfc6455::redis::{PubSub, PubSubConfig, PubSubMessage, PublishError};
+use rfc6455::redis::{PubSub, PubSubConfig, PubSubMessage, PublishError, Reply};
 use support::redis::{PATIENCE, RedisServer};
 
 /// A link whose messages come out of the returned channel.
@@ -153,4 +153,38 @@ fn a_password_protected_redis_is_reached_with_auth() {
     a.subscribe("private");
     let message = publish_until_received(&b, &a_messages, "private", "authenticated");
     assert_eq!(message.channel, "private");
+}
+
+#[test]
+fn queries_get_their_replies_in_order_with_publishes_between_them() {
+    let redis = RedisServer::start(&["--requirepass", "pw"]);
+    let url = format!("redis://:pw@127.0.0.1:{}", redis.port);
+    let (a, a_messages) = link(&url, PubSubConfig::default());
+    let (b, _) = link(&url, PubSubConfig::default());
+    a.subscribe("counted");
+    publish_until_received(&b, &a_messages, "counted", "ready");
+    let (replies, answers) = channel();
+    for (label, channel) in [("first", "counted"), ("second", "nobody")] {
+        let replies = replies.clone();
+        b.publish("counted", "between").unwrap();
+        b.query(&[b"PUBSUB", b"NUMSUB", channel.as_bytes()], move |reply| {
+            let _ = replies.send((label, reply));
+        })
+        .unwrap();
+    }
+    let count = |reply: &Reply| reply.as_array().and_then(|items| items.get(1)).cloned();
+    let (label, reply) = answers.recv_timeout(PATIENCE).unwrap();
+    assert_eq!((label, count(&reply)), ("first", Some(Reply::Integer(1))));
+    let (label, reply) = answers.recv_timeout(PATIENCE).unwrap();
+    assert_eq!((label, count(&reply)), ("second", Some(Reply::Integer(0))));
+    // An error reply is a reply too.
+    b.query(&[b"NO-SUCH-COMMAND"], move |reply| {
+        drop(replies.send(("error", reply)))
+    })
+    .unwrap();
+    let (label, reply) = answers.recv_timeout(PATIENCE).unwrap();
+    assert!(
+        label == "error" && matches!(reply, Reply::Error(_)),
+        "{reply:?}"
+    );
 }

@@ -2,7 +2,8 @@
 //! loop with two connections, a subscriber and a publisher (RESP2 forbids other commands
 //! on a subscribed connection), so neither the runtime's loops nor the caller ever wait on
 //! Redis: [`PubSub::publish`] queues and returns, messages reach the handler on the link's
-//! thread.
+//! thread. Other commands (`PUBSUB NUMSUB`, say) go on the publisher with
+//! [`PubSub::query`], their replies to a callback.
 //!
 //! When Redis goes away the link reconnects with backoff (100 ms doubling to 5 s) and
 //! subscribes again to every channel and pattern it had. What is lost in between:
@@ -135,15 +136,41 @@ impl RedisAddress {
     }
 }
 
+/// What is done with the reply to a [`PubSub::query`].
+type QueryCallback = Box<dyn FnOnce(Reply) + Send>;
+
+/// A command for the publisher connection, in the order it was asked for.
+enum Outgoing {
+    Publish(Bytes, Bytes),
+    /// An encoded command and what its reply goes to.
+    Query(Vec<u8>, QueryCallback),
+}
+
+impl Outgoing {
+    fn size(&self) -> usize {
+        match self {
+            Outgoing::Publish(channel, payload) => channel.len() + payload.len(),
+            Outgoing::Query(command, _) => command.len(),
+        }
+    }
+}
+
+/// A reply the publisher connection waits for, in the order of its commands.
+enum Awaited {
+    /// This many replies that nothing waits for (AUTH, PING, PUBLISH).
+    Ignored(usize),
+    Query(QueryCallback),
+}
+
 /// What other threads ask of the link's thread.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Requests {
     channels: BTreeSet<Bytes>,
     patterns: BTreeSet<Bytes>,
     /// Subscription commands not yet written (they are also remembered above, for
     /// reconnection).
     subscription_changes: Vec<u8>,
-    publishes: VecDeque<(Bytes, Bytes)>,
+    publishes: VecDeque<Outgoing>,
     queued_bytes: usize,
 }
 
@@ -266,18 +293,36 @@ impl PubSub {
         channel: impl Into<Bytes>,
         payload: impl Into<Bytes>,
     ) -> Result<(), PublishError> {
+        self.send(Outgoing::Publish(channel.into(), payload.into()))
+    }
+
+    /// Queues `command` (`[b"PUBSUB", b"NUMSUB", channel]`, say: not one that subscribes,
+    /// which would stop the publisher) for the publisher connection, in order with the
+    /// publishes; `on_reply` gets its reply on the link's thread (it must not block). If
+    /// the connection drops before the reply, or the link stops, `on_reply` is dropped
+    /// uncalled. Refused like a publish when the queue is full.
+    pub fn query(
+        &self,
+        command: &[&[u8]],
+        on_reply: impl FnOnce(Reply) + Send + 'static,
+    ) -> Result<(), PublishError> {
+        let mut encoded = Vec::new();
+        encode_command(command, &mut encoded);
+        self.send(Outgoing::Query(encoded, Box::new(on_reply)))
+    }
+
+    fn send(&self, outgoing: Outgoing) -> Result<(), PublishError> {
         if self.shared.stop.load(Ordering::Relaxed) {
             return Err(PublishError::Closed);
         }
-        let (channel, payload) = (channel.into(), payload.into());
-        let size = channel.len() + payload.len();
+        let size = outgoing.size();
         let mut requests = self.shared.requests();
         if requests.queued_bytes + size > self.max_queued_bytes {
             return Err(PublishError::QueueFull);
         }
         requests.queued_bytes += size;
         let first = requests.publishes.is_empty();
-        requests.publishes.push_back((channel, payload));
+        requests.publishes.push_back(outgoing);
         drop(requests);
         if first {
             let _ = self.shared.waker.wake();
@@ -316,6 +361,9 @@ struct Side {
     output: Vec<u8>,
     written: usize,
     decoder: Option<ReplyDecoder>,
+    /// The replies its commands are owed, in order (the publisher's only: the subscriber's
+    /// are pushes).
+    awaited: VecDeque<Awaited>,
     /// When it is next due something: a ping, the ping's answer, a reconnection.
     next_ping: Instant,
     ping_sent: Option<Instant>,
@@ -330,9 +378,29 @@ impl Side {
             output: Vec::new(),
             written: 0,
             decoder: None,
+            awaited: VecDeque::new(),
             next_ping: Instant::now(),
             ping_sent: None,
             retry_at: Some(Instant::now()),
+        }
+    }
+
+    /// One more reply that nothing waits for.
+    fn ignore_reply(&mut self) {
+        match self.awaited.back_mut() {
+            Some(Awaited::Ignored(count)) => *count += 1,
+            _ => self.awaited.push_back(Awaited::Ignored(1)),
+        }
+    }
+
+    /// The reply that came goes to what waits for it, if anything does.
+    fn replied(&mut self, reply: Reply) {
+        match self.awaited.pop_front() {
+            Some(Awaited::Ignored(count)) if count > 1 => {
+                self.awaited.push_front(Awaited::Ignored(count - 1));
+            }
+            Some(Awaited::Query(on_reply)) => on_reply(reply),
+            _ => {}
         }
     }
 
@@ -464,7 +532,9 @@ impl Link {
             side.ping_sent = None;
             if token == PUBLISHER {
                 // PUBLISH answers with the number of subscribers it reached, AUTH with
-                // +OK, PING with +PONG; an error reply refuses one command.
+                // +OK, PING with +PONG; an error reply refuses one command. Queries get
+                // theirs.
+                side.replied(reply);
                 continue;
             }
             if let Some(message) = message_in(reply) {
@@ -496,6 +566,9 @@ impl Link {
             }
             if side.ready && side.ping_sent.is_none() && now >= side.next_ping {
                 encode_command(&[b"PING"], &mut side.output);
+                if token == PUBLISHER {
+                    side.ignore_reply();
+                }
                 side.ping_sent = Some(now);
                 side.next_ping = now + ping_interval;
                 if side.flush().is_err() {
@@ -542,6 +615,10 @@ impl Link {
         side.decoder = Some(ReplyDecoder::new(limits));
         side.next_ping = Instant::now() + ping_interval;
         side.ping_sent = None;
+        side.awaited.clear();
+        if !hello.is_empty() {
+            side.ignore_reply();
+        }
         side.output = hello;
         side.written = 0;
         if token == SUBSCRIBER {
@@ -578,6 +655,8 @@ impl Link {
         let side = self.side(token);
         side.ready = false;
         side.decoder = None;
+        // Queries written to the dying connection get no reply: their callbacks go.
+        side.awaited.clear();
         side.output.clear();
         side.written = 0;
         side.ping_sent = None;
@@ -595,12 +674,19 @@ impl Link {
             requests.subscription_changes.clear();
         }
         if self.publisher.ready {
-            while let Some((channel, payload)) = requests.publishes.pop_front() {
-                requests.queued_bytes -= channel.len() + payload.len();
-                encode_command(
-                    &[b"PUBLISH", &channel, &payload],
-                    &mut self.publisher.output,
-                );
+            while let Some(outgoing) = requests.publishes.pop_front() {
+                requests.queued_bytes -= outgoing.size();
+                let publisher = &mut self.publisher;
+                match outgoing {
+                    Outgoing::Publish(channel, payload) => {
+                        encode_command(&[b"PUBLISH", &channel, &payload], &mut publisher.output);
+                        publisher.ignore_reply();
+                    }
+                    Outgoing::Query(command, on_reply) => {
+                        publisher.output.extend_from_slice(&command);
+                        publisher.awaited.push_back(Awaited::Query(on_reply));
+                    }
+                }
             }
         }
         drop(requests);
