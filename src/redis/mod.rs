@@ -34,4 +34,4 @@ pub use msgpack::{MSGPACK_MAX_DEPTH, MsgpackError, MsgpackValue, decode_msgpack,
 pub use pubsub::{PubSub, PubSubConfig, PubSubMessage, PublishError};
 pub use resp::{Reply, ReplyDecoder, RespError, RespLimits, encode_command};
 #[cfg(feature = "socketio")]
-pub use socketio_adapter::{SocketIoAdapter, SocketIoAdapterConfig};
+pub use socketio_adapter::{RemoteSocket, RequestError, SocketIoAdapter, SocketIoAdapterConfig};

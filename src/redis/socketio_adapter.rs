@@ -8,7 +8,10 @@
 //! sockets and published; what comes back from Redis with this node's id is left out, so
 //! no socket gets it twice. A broadcast, join, leave or disconnect of another node is done
 //! on this node's matching sockets with [`BroadcastOperator::local`]; requests for this
-//! node's sockets and rooms are answered on the response channel.
+//! node's sockets and rooms are answered on the response channel. This node's own
+//! questions ([`SocketIoAdapter::fetch_sockets`], [`SocketIoAdapter::all_rooms`]) ask
+//! Redis how many nodes there are, publish a request, and wait for the others' answers on
+//! the response channels, within [`SocketIoAdapterConfig::requests_timeout`].
 
 // Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
 #![deny(
@@ -18,20 +21,24 @@
     clippy::panic
 )]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::pubsub::{PubSub, PubSubConfig, PubSubMessage};
+use super::pubsub::{PubSub, PubSubConfig, PubSubMessage, PublishError};
+use super::resp::Reply;
 use super::socketio_wire::{
-    Channels, Incoming, REMOTE_DISCONNECT, REMOTE_JOIN, REMOTE_LEAVE, RemoteBroadcast, Request,
-    Selection, Target, decode_broadcast, decode_request, encode_broadcast, encode_response,
-    encode_selection_request, is_plain_event,
+    ALL_ROOMS, Channels, Incoming, REMOTE_DISCONNECT, REMOTE_FETCH, REMOTE_JOIN, REMOTE_LEAVE,
+    RemoteBroadcast, Request, Selection, Target, decode_broadcast, decode_request, decode_response,
+    encode_broadcast, encode_question, encode_response, encode_selection_request, is_plain_event,
+    strings,
 };
 use crate::socketio::{
-    BroadcastOperator, ClusterAdapter, Namespace, Packet, Socket, SocketIoServer,
+    BroadcastOperator, ClusterAdapter, Data, Namespace, Packet, Socket, SocketIoServer,
 };
 
 /// How a server joins its Socket.IO cluster.
@@ -42,6 +49,9 @@ pub struct SocketIoAdapterConfig {
     pub key: String,
     /// The Redis link's settings (its publish queue bound, its decoder's limits).
     pub pubsub: PubSubConfig,
+    /// How long [`SocketIoAdapter::fetch_sockets`] and its kin wait for every node's
+    /// answer (the reference's `requestsTimeout`). Default 5 s, the reference's.
+    pub requests_timeout: Duration,
 }
 
 impl Default for SocketIoAdapterConfig {
@@ -49,7 +59,63 @@ impl Default for SocketIoAdapterConfig {
         SocketIoAdapterConfig {
             key: "socket.io".to_owned(),
             pubsub: PubSubConfig::default(),
+            requests_timeout: Duration::from_secs(5),
         }
+    }
+}
+
+/// Why a question to the cluster got no whole answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The namespace is not one of the server's.
+    #[error("no namespace {0}")]
+    UnknownNamespace(String),
+    /// The Redis link did not take the request (its queue is full, or it is shut down).
+    #[error("the Redis link refused the request: {0}")]
+    Link(#[from] PublishError),
+    /// Redis did not say within the timeout how many nodes there are (it is down, say).
+    #[error("Redis did not count the nodes within the timeout")]
+    NoNodeCount,
+    /// Not every node answered within the timeout (the reference's `timeout reached`).
+    #[error("timeout reached: {answered} of {expected} nodes answered")]
+    Timeout {
+        /// The other nodes that answered.
+        answered: usize,
+        /// The other nodes Redis counted.
+        expected: usize,
+    },
+}
+
+/// A socket of any node of the cluster, as [`SocketIoAdapter::fetch_sockets`] finds it
+/// (the reference's `RemoteSocket`): what its node says of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteSocket {
+    /// Its id: the room to reach it through (`namespace.to(id)`), on any node.
+    pub id: String,
+    /// Its rooms, its own id's included.
+    pub rooms: Vec<String>,
+    /// Its handshake as its node describes it (the reference's fields: `headers`,
+    /// `address`, `url`, `query`, `auth`...).
+    pub handshake: Data,
+    /// Its node's data for it (`socket.data` of a Node node; `{}` from this crate's).
+    pub data: Data,
+}
+
+impl RemoteSocket {
+    fn from_description(description: Data) -> Option<RemoteSocket> {
+        let Data::Object(mut fields) = description else {
+            return None;
+        };
+        let Some(Data::String(id)) = fields.remove("id") else {
+            return None;
+        };
+        Some(RemoteSocket {
+            id,
+            rooms: strings(fields.get("rooms"))?,
+            handshake: fields.remove("handshake").unwrap_or_default(),
+            data: fields.remove("data").unwrap_or_default(),
+        })
     }
 }
 
@@ -67,6 +133,8 @@ struct Shared {
     malformed: AtomicU64,
     /// Requests of a type this node does not answer.
     unsupported: AtomicU64,
+    /// This node's questions waiting for answers, by request id.
+    pending: Mutex<HashMap<String, Sender<BTreeMap<String, Data>>>>,
 }
 
 impl Shared {
@@ -115,6 +183,7 @@ impl Shared {
 pub struct SocketIoAdapter {
     link: Arc<PubSub>,
     shared: Arc<Shared>,
+    requests_timeout: Duration,
 }
 
 impl std::fmt::Debug for SocketIoAdapter {
@@ -148,6 +217,7 @@ impl SocketIoAdapter {
             dropped: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
             unsupported: AtomicU64::new(0),
+            pending: Mutex::new(HashMap::new()),
         });
         let receiving = shared.clone();
         let link = Arc::new(PubSub::connect(url, config.pubsub, move |message| {
@@ -158,7 +228,11 @@ impl SocketIoAdapter {
             shared: Arc::downgrade(&shared),
         })
         .map_err(|error| std::io::Error::new(std::io::ErrorKind::AlreadyExists, error))?;
-        Ok(SocketIoAdapter { link, shared })
+        Ok(SocketIoAdapter {
+            link,
+            shared,
+            requests_timeout: config.requests_timeout,
+        })
     }
 
     /// This node's id on the wire (random, 16 hex digits).
@@ -187,6 +261,144 @@ impl SocketIoAdapter {
     /// acks).
     pub fn unsupported(&self) -> u64 {
         self.shared.unsupported.load(Ordering::Relaxed)
+    }
+
+    /// How many nodes the cluster has in `namespace` (this one included): the subscribers
+    /// of its request channel, as Redis counts them (`PUBSUB NUMSUB`), as the reference's
+    /// `serverCount`. Blocks until Redis answers, at most the requests timeout.
+    pub fn server_count(&self, namespace: &str) -> Result<usize, RequestError> {
+        let channels = self.channels(namespace)?;
+        self.count_nodes(&channels, Instant::now() + self.requests_timeout)
+    }
+
+    /// The sockets `operator` reaches on every node (the reference's `fetchSockets`;
+    /// this node's alone if it is [`local`](BroadcastOperator::local)): this node's, and
+    /// what each other node answers, at most the requests timeout
+    /// ([`SocketIoAdapterConfig::requests_timeout`]) later; if one does not, the
+    /// answers are dropped and the error says how many came. Blocks the calling thread
+    /// meanwhile: call it from a thread of the application's, not from a handler, which
+    /// would hold up the other connections of its event loop.
+    pub fn fetch_sockets(
+        &self,
+        operator: &BroadcastOperator,
+    ) -> Result<Vec<RemoteSocket>, RequestError> {
+        let mut sockets: Vec<RemoteSocket> = operator
+            .clone()
+            .local()
+            .sockets()
+            .iter()
+            .filter_map(|socket| RemoteSocket::from_description(Data::from(describe(socket))))
+            .collect();
+        if operator.is_local() {
+            return Ok(sockets);
+        }
+        let selection = selection(operator);
+        let answers = self.ask(operator.namespace(), REMOTE_FETCH, &selection)?;
+        for mut answer in answers {
+            if let Some(Data::Array(described)) = answer.remove("sockets") {
+                sockets.extend(
+                    described
+                        .into_iter()
+                        .filter_map(RemoteSocket::from_description),
+                );
+            }
+        }
+        Ok(sockets)
+    }
+
+    /// Every room of `namespace` on every node, sockets' own rooms included (the
+    /// reference's `allRooms`); waits and fails as [`fetch_sockets`](Self::fetch_sockets).
+    pub fn all_rooms(&self, namespace: &str) -> Result<BTreeSet<String>, RequestError> {
+        let (local, _) = self
+            .shared
+            .namespace(namespace)
+            .ok_or_else(|| RequestError::UnknownNamespace(namespace.to_owned()))?;
+        let mut rooms: BTreeSet<String> = local.rooms().into_iter().collect();
+        let answers = self.ask(namespace, ALL_ROOMS, &Selection::default())?;
+        for answer in answers {
+            rooms.extend(strings(answer.get("rooms")).unwrap_or_default());
+        }
+        Ok(rooms)
+    }
+
+    fn channels(&self, namespace: &str) -> Result<Channels, RequestError> {
+        self.shared
+            .namespace(namespace)
+            .map(|(_, channels)| channels)
+            .ok_or_else(|| RequestError::UnknownNamespace(namespace.to_owned()))
+    }
+
+    /// The nodes Redis counts on the namespace's request channel, by `deadline`.
+    fn count_nodes(&self, channels: &Channels, deadline: Instant) -> Result<usize, RequestError> {
+        let (sender, reply) = channel();
+        let command: [&[u8]; 3] = [b"PUBSUB", b"NUMSUB", channels.request.as_bytes()];
+        self.link
+            .query(&command, move |answer| drop(sender.send(answer)))?;
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let reply = reply
+            .recv_timeout(wait)
+            .map_err(|_| RequestError::NoNodeCount)?;
+        match reply.as_array().and_then(|items| items.get(1)) {
+            Some(Reply::Integer(count)) => Ok(usize::try_from(*count).unwrap_or(0)),
+            _ => Err(RequestError::NoNodeCount),
+        }
+    }
+
+    /// Publishes a question of `request_type` to the other nodes of `namespace` and
+    /// gathers one answer from each, by the requests timeout.
+    fn ask(
+        &self,
+        namespace: &str,
+        request_type: u64,
+        selection: &Selection,
+    ) -> Result<Vec<BTreeMap<String, Data>>, RequestError> {
+        let channels = self.channels(namespace)?;
+        let deadline = Instant::now() + self.requests_timeout;
+        let expected = self.count_nodes(&channels, deadline)?.saturating_sub(1);
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).map_err(|_| RequestError::NoNodeCount)?;
+        let request_id: String = id.iter().map(|byte| format!("{byte:02x}")).collect();
+        let (sender, answers) = channel();
+        let _pending = Pending {
+            shared: &self.shared,
+            request_id: request_id.clone(),
+        };
+        lock(&self.shared.pending).insert(request_id.clone(), sender);
+        let request = encode_question(&self.shared.uid, &request_id, request_type, selection);
+        self.link.publish(channels.request, request)?;
+        let mut gathered = Vec::with_capacity(expected);
+        while gathered.len() < expected {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match answers.recv_timeout(wait) {
+                Ok(answer) => gathered.push(answer),
+                Err(_) => {
+                    return Err(RequestError::Timeout {
+                        answered: gathered.len(),
+                        expected,
+                    });
+                }
+            }
+        }
+        Ok(gathered)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A question's place among the pending ones, given up when it is answered or not.
+struct Pending<'a> {
+    shared: &'a Shared,
+    request_id: String,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.pending).remove(&self.request_id);
     }
 }
 
@@ -227,6 +439,8 @@ impl ClusterAdapter for Publishing {
         let channels = Channels::new(&shared.key, namespace.name());
         link.psubscribe(channels.broadcast_pattern());
         link.subscribe(channels.request.clone());
+        link.subscribe(channels.response.clone());
+        link.subscribe(channels.own_response(&shared.uid));
         shared
             .namespaces
             .lock()
@@ -302,11 +516,23 @@ fn receive(shared: &Shared, message: PubSubMessage) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .values()
-        .find(|(_, channels)| channels.request == channel)
+        .find(|(_, channels)| {
+            channels.request == channel || channel.starts_with(channels.response.as_str())
+        })
         .cloned();
     let Some((namespace, channels)) = namespaces else {
         return shared.malformed();
     };
+    if channels.request != channel {
+        // An answer: to one of this node's questions, or to another node's.
+        let Some((request_id, response)) = decode_response(message.payload) else {
+            return shared.malformed();
+        };
+        if let Some(waiting) = lock(&shared.pending).get(&request_id) {
+            let _ = waiting.send(response);
+        }
+        return;
+    }
     match decode_request(message.payload) {
         Some(incoming) => answer(shared, &namespace, &channels, incoming),
         None => shared.malformed(),

@@ -65,6 +65,12 @@ impl Channels {
 
     /// The pattern of every broadcast channel of the namespace, Redis' glob characters
     /// in the names escaped so that it matches these channels and no other namespace's.
+    /// Where nodes that answer on the asking node's own channel (the reference's
+    /// `publishOnSpecificResponseChannel`) send this node's answers.
+    pub(super) fn own_response(&self, uid: &str) -> String {
+        format!("{}{uid}#", self.response)
+    }
+
     pub(super) fn broadcast_pattern(&self) -> String {
         let mut pattern = String::with_capacity(self.broadcast.len() + 1);
         for character in self.broadcast.chars() {
@@ -328,6 +334,34 @@ pub(super) fn encode_selection_request(
     request.to_string().into_bytes()
 }
 
+/// A JSON request of this node that every other node answers: REMOTE_FETCH of the
+/// sockets `selection` picks, or ALL_ROOMS.
+pub(super) fn encode_question(
+    uid: &str,
+    request_id: &str,
+    request_type: u64,
+    selection: &Selection,
+) -> Vec<u8> {
+    let mut request = json!({"uid": uid, "requestId": request_id, "type": request_type});
+    if let (Value::Object(fields), REMOTE_FETCH) = (&mut request, request_type) {
+        let opts = json!({"rooms": selection.rooms, "except": selection.except});
+        fields.insert("opts".to_owned(), opts);
+    }
+    request.to_string().into_bytes()
+}
+
+/// A response from the response channel: its `requestId` and the whole object (none:
+/// not an object with a string `requestId`).
+pub(super) fn decode_response(bytes: Bytes) -> Option<(String, BTreeMap<String, Data>)> {
+    let Data::Object(response) = decode_object(bytes)? else {
+        return None;
+    };
+    match response.get("requestId") {
+        Some(Data::String(request_id)) => Some((request_id.clone(), response)),
+        _ => None,
+    }
+}
+
 /// A response: `{"requestId": ..., <key>: <value>}` (no key: a bare acknowledgement).
 pub(super) fn encode_response(request_id: &str, field: Option<(&str, Value)>) -> Vec<u8> {
     let mut response = serde_json::Map::new();
@@ -354,7 +388,7 @@ fn selection(opts: &BTreeMap<String, Data>) -> Option<Selection> {
 
 /// A list of room names (absent: none). Numbers are rooms too in the reference (a Node
 /// room may be any key of a Map); they are named by their decimal digits here.
-fn strings(value: Option<&Data>) -> Option<Vec<String>> {
+pub(super) fn strings(value: Option<&Data>) -> Option<Vec<String>> {
     match value {
         None | Some(Data::Null) => Some(Vec::new()),
         Some(Data::Array(items)) => items
@@ -592,11 +626,38 @@ mod tests {
     }
 
     #[test]
+    fn questions_and_their_responses() {
+        let selection = Selection {
+            rooms: vec!["r".into()],
+            except: vec![],
+        };
+        let fetch: Value =
+            serde_json::from_slice(&encode_question("n", "q", REMOTE_FETCH, &selection)).unwrap();
+        assert_eq!(
+            fetch,
+            json!({"uid": "n", "requestId": "q", "type": 5, "opts": {"rooms": ["r"], "except": []}})
+        );
+        let rooms: Value =
+            serde_json::from_slice(&encode_question("n", "q", ALL_ROOMS, &selection)).unwrap();
+        assert_eq!(rooms, json!({"uid": "n", "requestId": "q", "type": 1}));
+        let response = encode_response("q", Some(("rooms", json!(["a"]))));
+        let (request_id, fields) = decode_response(Bytes::from(response)).unwrap();
+        assert_eq!(request_id, "q");
+        assert_eq!(strings(fields.get("rooms")), Some(vec!["a".to_owned()]));
+        assert_eq!(
+            decode_response(Bytes::from_static(b"{\"requestId\": 1}")),
+            None
+        );
+        assert_eq!(decode_response(Bytes::from_static(b"nope")), None);
+    }
+
+    #[test]
     fn channels_are_the_adapters() {
         let channels = Channels::new("socket.io", "/a*");
         assert_eq!(channels.broadcast, "socket.io#/a*#");
         assert_eq!(channels.request, "socket.io-request#/a*#");
         assert_eq!(channels.response, "socket.io-response#/a*#");
+        assert_eq!(channels.own_response("u1"), "socket.io-response#/a*#u1#");
         assert_eq!(channels.broadcast_pattern(), "socket.io#/a\\*#*");
         let rooms = ["r".to_owned(), "s".to_owned()];
         assert_eq!(channels.broadcast_to(rooms[..1].iter()), "socket.io#/a*#r#");

@@ -5,7 +5,8 @@
 //! client on each node. It checks that broadcasts from every node (to everyone, to a room,
 //! to several rooms, with except, volatile, with a Buffer) and from the emitter reach the
 //! matching clients of every node exactly once; that Node's `fetchSockets` and `allRooms`
-//! see our sockets and rooms, that Node's `socketsJoin` moves ours, and ours moves Node's.
+//! see our sockets and rooms and ours see Node's, that Node's `socketsJoin` moves ours,
+//! and ours moves Node's.
 //!
 //! ```text
 //! scripts/install-peers.sh
@@ -257,10 +258,6 @@ fn our_nodes_and_a_node_socketio_server_share_a_cluster_through_redis() {
     );
     command(
         &mut node,
-        json!({"op": "emit", "volatile": true, "args": ["N-volatile"]}),
-    );
-    command(
-        &mut node,
         json!({"op": "emit", "args": ["N-bin", {"$bin": [1, 2, 3]}]}),
     );
     // From the emitter.
@@ -287,7 +284,6 @@ fn our_nodes_and_a_node_socketio_server_share_a_cluster_through_redis() {
     expect("N-blue", &["a2", "n2"]);
     expect("N-not-red", &["a2", "n2"]);
     expect("N-multi", &["a2", "b1", "n1", "n2"]);
-    expect("N-volatile", &every);
     expect("N-bin", &every);
     expect("E-red", &["a1", "b1", "n1"]);
     expect("E-not-blue", &["a1", "b1", "n1"]);
@@ -351,6 +347,64 @@ fn our_nodes_and_a_node_socketio_server_share_a_cluster_through_redis() {
             "what {name} got after the joins"
         );
     }
+
+    // Volatile: dropped for a client whose transport is busy (even with the volatile
+    // packet just before), so each is sent when every client is idle.
+    let volatile_from = |label: &'static str| {
+        let expected: BTreeMap<&str, Vec<&str>> =
+            every.iter().map(|name| (*name, vec![label])).collect();
+        let got = collect(&received, &expected);
+        for (name, labels) in &expected {
+            assert_eq!(
+                got.get(name).cloned().unwrap_or_default(),
+                *labels,
+                "{name}"
+            );
+        }
+    };
+    command(
+        &mut node,
+        json!({"op": "emit", "volatile": true, "args": ["N-volatile"]}),
+    );
+    volatile_from("N-volatile");
+    a.main
+        .volatile()
+        .emit("news", vec![Data::from("A-volatile")])
+        .unwrap();
+    volatile_from("A-volatile");
+
+    // Our node asks every node: serverCount, fetchSockets, allRooms.
+    assert_eq!(a.adapter.server_count("/"), Ok(3));
+    let mut fetched: Vec<String> = a
+        .adapter
+        .fetch_sockets(&a.main.to("red"))
+        .unwrap()
+        .into_iter()
+        .map(|socket| socket.id)
+        .collect();
+    fetched.sort();
+    assert_eq!(fetched, red, "the red sockets of every node");
+    let blue_or_red = b
+        .adapter
+        .fetch_sockets(&b.main.local().to("blue").to("red"));
+    assert_eq!(
+        blue_or_red.map(|sockets| sockets.len()),
+        Ok(1),
+        "local: B's own"
+    );
+    let n2 = a
+        .adapter
+        .fetch_sockets(&a.main.to(id("n2")))
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(n2.rooms.contains(&"gold".to_owned()), "{n2:?}");
+    let rooms = b.adapter.all_rooms("/").unwrap();
+    for room in ["red", "blue", "vip", "gold", "silver"] {
+        assert!(rooms.contains(room), "{room} in {rooms:?}");
+    }
+    assert!(rooms.contains(&id("n1")), "Node's sockets' own rooms");
+
     assert_eq!((a.adapter.malformed(), b.adapter.malformed()), (0, 0));
     assert_eq!((a.adapter.dropped(), b.adapter.dropped()), (0, 0));
 }
