@@ -8,17 +8,25 @@
 //!   publish from any thread), on a thread of its own with a small mio loop, reconnecting
 //!   and subscribing again when Redis comes back;
 //! - [`Cluster`]: an event-API server as one node of several: its broadcasts (to a room,
-//!   to everyone, leaving out the sender) reach the matching sockets of every node once.
+//!   to everyone, leaving out the sender) reach the matching sockets of every node once;
+//! - `SocketIoAdapter` (with feature `socketio`): a Socket.IO server as one node of a
+//!   cluster shared with Node servers running `@socket.io/redis-adapter` and with
+//!   `@socket.io/redis-emitter`: broadcasts, joins, leaves and disconnects across nodes,
+//!   and questions (`fetch_sockets`, `all_rooms`, `server_count`) answered and asked, over
+//!   the adapter's wire ([`decode_msgpack`], [`encode_msgpack`]: its MessagePack). What is
+//!   compatible, what is not yet, and what is lost while Redis is down: docs/socketio.md.
 //!
 //! The crate speaks RESP itself rather than through the `redis` crate: a pub/sub node needs
-//! a handful of commands (`AUTH`, `SUBSCRIBE`, `PSUBSCRIBE`, `PUBLISH`, `PING`), the codec
-//! is a few hundred lines in the crate's bounded, resumable style (fuzzed, split at every
-//! byte), and the link runs on mio, which the runtime already uses, instead of bringing a
-//! second I/O stack and its dependencies: the feature adds none.
+//! a handful of commands (`AUTH`, `SUBSCRIBE`, `PSUBSCRIBE`, `PUBLISH`, `PING`, `PUBSUB`),
+//! the codec is a few hundred lines in the crate's bounded, resumable style (fuzzed, split
+//! at every byte), and the link runs on mio, which the runtime already uses, instead of
+//! bringing a second I/O stack and its dependencies. MessagePack likewise: the adapter uses
+//! a handful of its types, which a couple of hundred bounded lines decode, where a crate
+//! (rmp, rmpv) would bring a general format and its own limits to audit. The feature adds
+//! no dependency.
 //!
-//! Still to come: room membership, socket listing and counts, remote join/leave/disconnect
-//! across nodes (a request/response channel), and the Socket.IO Redis adapter's channels
-//! and message format.
+//! Still to come for the plain event API's [`Cluster`]: room membership, socket listing
+//! and counts, remote join/leave/disconnect across nodes.
 
 mod cluster;
 mod msgpack;
