@@ -8,6 +8,8 @@ pub mod counting;
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
+#[cfg(all(feature = "redis", feature = "socketio"))]
+pub mod socketio_cluster;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -1,0 +1,191 @@
+//! Our Socket.IO nodes in one cluster through a real `redis-server` (features `redis` and
+//! `socketio`; Debian's package, which `.ci/run` installs), no Node needed: broadcasts,
+//! rooms, except, joins and questions between two of our nodes, and what happens while
+//! Redis is down and after it is back. The same with a Node node beside ours is
+//! tests/interop/socketio_redis.rs.
+#![cfg(all(feature = "redis", feature = "socketio"))]
+
+mod support;
+
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use rfc6455::socketio::Data;
+use support::PATIENCE;
+use support::redis::RedisServer;
+use support::socketio_cluster::{Listener, RustNode, expect_exactly, wait_for_nodes, wait_until};
+
+#[test]
+fn two_of_our_nodes_share_broadcasts_rooms_joins_and_questions() {
+    let redis = RedisServer::start(&[]);
+    let a = RustNode::start(&redis.url());
+    let b = RustNode::start(&redis.url());
+    wait_for_nodes(redis.port, 2);
+    let (news, received) = channel();
+    let a1 = Listener::connect("a1", &a.url(), &["red"], &news);
+    let a2 = Listener::connect("a2", &a.url(), &["blue"], &news);
+    let b1 = Listener::connect("b1", &b.url(), &["red"], &news);
+    let b2 = Listener::connect("b2", &b.url(), &["blue", "vip"], &news);
+    wait_until("every socket in its rooms", || {
+        [&a1, &a2, &b1, &b2]
+            .iter()
+            .all(|client| client.socket.connected())
+            && a.main.to("red").to("blue").len() == 2
+            && b.main.to("red").to("blue").len() == 2
+    });
+
+    a.main.emit("news", vec![Data::from("A-all")]).unwrap();
+    b.main
+        .to("red")
+        .emit("news", vec![Data::from("B-red")])
+        .unwrap();
+    a.main
+        .except("vip")
+        .emit("news", vec![Data::from("A-not-vip")])
+        .unwrap();
+    let multi = b.main.to("red").to("vip").except("blue");
+    multi
+        .emit("news", vec![Data::from("B-red-or-vip-not-blue")])
+        .unwrap();
+    a.main
+        .local()
+        .emit("news", vec![Data::from("A-local")])
+        .unwrap();
+    let binary = vec![Data::from("B-bin"), Data::Binary(vec![0u8, 255].into())];
+    b.main.to("blue").emit("news", binary).unwrap();
+    expect_exactly(
+        &received,
+        &[
+            (
+                "a1",
+                &[
+                    "A-all",
+                    "B-red",
+                    "A-not-vip",
+                    "B-red-or-vip-not-blue",
+                    "A-local",
+                ],
+            ),
+            (
+                "a2",
+                &["A-all", "A-not-vip", "A-local", "B-bin+bin[0, 255]"],
+            ),
+            (
+                "b1",
+                &["A-all", "B-red", "A-not-vip", "B-red-or-vip-not-blue"],
+            ),
+            ("b2", &["A-all", "B-bin+bin[0, 255]"]),
+        ],
+        "broadcasts between two of our nodes",
+    );
+
+    // A join asked on one node is done on both; so is a leave.
+    a.main.to("blue").sockets_join("gold");
+    wait_until("b2 in gold", || b.main.to("gold").len() == 1);
+    b.main
+        .to("gold")
+        .emit("news", vec![Data::from("B-gold")])
+        .unwrap();
+    expect_exactly(
+        &received,
+        &[("a2", &["B-gold"]), ("b2", &["B-gold"])],
+        "joined",
+    );
+    b.main.local().to("vip").sockets_leave("gold");
+    b.main
+        .to("gold")
+        .emit("news", vec![Data::from("B-gold-after")])
+        .unwrap();
+    expect_exactly(&received, &[("a2", &["B-gold-after"])], "left on B alone");
+
+    // Questions.
+    assert_eq!(a.adapter.server_count("/"), Ok(2));
+    let mut red: Vec<String> = a
+        .adapter
+        .fetch_sockets(&a.main.to("red"))
+        .unwrap()
+        .into_iter()
+        .map(|socket| socket.id)
+        .collect();
+    red.sort();
+    let mut want = vec![a1.id(), b1.id()];
+    want.sort();
+    assert_eq!(red, want);
+    let described = b.adapter.fetch_sockets(&b.main.to(a2.id())).unwrap();
+    assert_eq!(described.len(), 1);
+    assert!(described[0].rooms.contains(&"gold".to_owned()));
+    let rooms = a.adapter.all_rooms("/").unwrap();
+    assert!(
+        rooms.contains("vip") && rooms.contains(&b2.id()),
+        "{rooms:?}"
+    );
+    // A remote disconnect.
+    a.main.to("vip").disconnect_sockets(false);
+    wait_until("b2 disconnected", || !b2.socket.connected());
+    assert_eq!(b.main.sockets().len(), 1);
+    assert_eq!((a.adapter.malformed(), b.adapter.malformed()), (0, 0));
+}
+
+#[test]
+fn while_redis_is_down_a_node_reaches_its_own_sockets_and_after_it_every_node_again() {
+    let mut redis = RedisServer::start(&[]);
+    let a = RustNode::start(&redis.url());
+    let b = RustNode::start(&redis.url());
+    wait_for_nodes(redis.port, 2);
+    let (news, received) = channel();
+    let a1 = Listener::connect("a1", &a.url(), &[], &news);
+    let b1 = Listener::connect("b1", &b.url(), &[], &news);
+    wait_until("connected", || {
+        a1.socket.connected() && b1.socket.connected()
+    });
+
+    redis.kill();
+    wait_until("both links down", || {
+        !a.adapter.is_connected() && !b.adapter.is_connected()
+    });
+    a.main.emit("news", vec![Data::from("during")]).unwrap();
+    expect_exactly(
+        &received,
+        &[("a1", &["during"])],
+        "Redis down: A's own sockets only",
+    );
+
+    redis.restart();
+    wait_for_nodes(redis.port, 2);
+    wait_until("both links up", || {
+        a.adapter.is_connected() && b.adapter.is_connected()
+    });
+    a.main.emit("news", vec![Data::from("after-A")]).unwrap();
+    b.main.emit("news", vec![Data::from("after-B")]).unwrap();
+    // The publish queued while Redis was down went out on reconnection: B got it only if
+    // it had subscribed again by then, and never twice.
+    let mut got: Vec<(&str, String)> = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while got
+        .iter()
+        .filter(|(_, label)| label.starts_with("after"))
+        .count()
+        < 4
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (name, args) = received.recv_timeout(left).expect("the broadcasts after");
+        got.push((name, args[0].as_str().unwrap().to_owned()));
+    }
+    while let Ok((name, args)) = received.recv_timeout(Duration::from_millis(300)) {
+        got.push((name, args[0].as_str().unwrap().to_owned()));
+    }
+    let late = ("b1", "during".to_owned());
+    let late_copies = got.iter().filter(|entry| **entry == late).count();
+    assert!(late_copies <= 1, "{got:?}");
+    let mut after: Vec<(&str, String)> = got.into_iter().filter(|entry| *entry != late).collect();
+    after.sort();
+    let want: Vec<(&str, String)> = [
+        ("a1", "after-A"),
+        ("a1", "after-B"),
+        ("b1", "after-A"),
+        ("b1", "after-B"),
+    ]
+    .map(|(name, label)| (name, label.to_owned()))
+    .into();
+    assert_eq!(after, want, "every node again, once each");
+}
