@@ -148,11 +148,7 @@ impl Shared {
     }
 
     fn namespace(&self, name: &str) -> Option<(Namespace, Channels)> {
-        self.namespaces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
-            .cloned()
+        lock(&self.namespaces).get(name).cloned()
     }
 
     fn malformed(&self) {
@@ -437,15 +433,15 @@ impl ClusterAdapter for Publishing {
             return;
         };
         let channels = Channels::new(&shared.key, namespace.name());
+        // Known before anything can arrive on its channels.
+        lock(&shared.namespaces).insert(
+            namespace.name().to_owned(),
+            (namespace.clone(), channels.clone()),
+        );
         link.psubscribe(channels.broadcast_pattern());
         link.subscribe(channels.request.clone());
         link.subscribe(channels.response.clone());
         link.subscribe(channels.own_response(&shared.uid));
-        shared
-            .namespaces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(namespace.name().to_owned(), (namespace.clone(), channels));
     }
 
     fn broadcast(&self, operator: &BroadcastOperator, packet: &Packet) {
@@ -511,10 +507,7 @@ fn receive(shared: &Shared, message: PubSubMessage) {
     let Ok(channel) = std::str::from_utf8(&message.channel) else {
         return shared.malformed();
     };
-    let namespaces = shared
-        .namespaces
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+    let namespaces = lock(&shared.namespaces)
         .values()
         .find(|(_, channels)| {
             channels.request == channel || channel.starts_with(channels.response.as_str())
