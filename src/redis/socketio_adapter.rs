@@ -8,7 +8,8 @@
 //! sockets and published; what comes back from Redis with this node's id is left out, so
 //! no socket gets it twice. A broadcast, join, leave or disconnect of another node is done
 //! on this node's matching sockets with [`BroadcastOperator::local`]; requests for this
-//! node's sockets and rooms are answered on the response channel. This node's own
+//! node's sockets and rooms are answered on the response channel, and so are the acks of
+//! this node's sockets to another node's broadcast with acks. This node's own
 //! questions ([`SocketIoAdapter::fetch_sockets`], [`SocketIoAdapter::all_rooms`]) ask
 //! Redis how many nodes there are, publish a request, and wait for the others' answers on
 //! the response channels, within [`SocketIoAdapterConfig::requests_timeout`].
@@ -34,8 +35,8 @@ use super::resp::Reply;
 use super::socketio_wire::{
     ALL_ROOMS, Channels, Incoming, REMOTE_DISCONNECT, REMOTE_FETCH, REMOTE_JOIN, REMOTE_LEAVE,
     RemoteBroadcast, Request, Selection, Target, decode_broadcast, decode_request, decode_response,
-    encode_broadcast, encode_question, encode_response, encode_selection_request, is_plain_event,
-    strings,
+    encode_broadcast, encode_broadcast_ack, encode_client_count, encode_question, encode_response,
+    encode_selection_request, is_plain_event, strings,
 };
 use crate::socketio::{
     BroadcastOperator, ClusterAdapter, Data, Namespace, Packet, Socket, SocketIoServer,
@@ -131,7 +132,7 @@ struct Shared {
     dropped: AtomicU64,
     /// Messages not understood: not the adapter's format, an unknown namespace.
     malformed: AtomicU64,
-    /// Requests of a type this node does not answer.
+    /// Requests of a type this node does not answer (server-side emits).
     unsupported: AtomicU64,
     /// This node's questions waiting for answers, by request id.
     pending: Mutex<HashMap<String, Sender<BTreeMap<String, Data>>>>,
@@ -253,8 +254,7 @@ impl SocketIoAdapter {
         self.shared.malformed.load(Ordering::Relaxed)
     }
 
-    /// Requests of a type this node does not answer (server-side emits, broadcasts with
-    /// acks).
+    /// Requests of a type this node does not answer (server-side emits).
     pub fn unsupported(&self) -> u64 {
         self.shared.unsupported.load(Ordering::Relaxed)
     }
@@ -618,6 +618,40 @@ fn answer(shared: &Shared, namespace: &Namespace, channels: &Channels, incoming:
                 .map(describe)
                 .collect();
             respond(&request_id, Some(("sockets", Value::Array(sockets))));
+        }
+        Request::BroadcastWithAck {
+            request_id,
+            event,
+            args,
+            selection,
+            timeout,
+        } => {
+            let sockets: Vec<Socket> = local_operator(namespace, &selection)
+                .sockets()
+                .into_iter()
+                .filter(Socket::connected)
+                .collect();
+            // The count first: the asking node waits for that many acks from this one.
+            shared.publish(
+                channels.response.clone(),
+                encode_client_count(&request_id, sockets.len()),
+            );
+            let link = shared.link.get().cloned().unwrap_or_default();
+            for socket in sockets {
+                let (link, channel, request_id) =
+                    (link.clone(), channels.response.clone(), request_id.clone());
+                let _ = socket.emit_with_ack(&event, args.clone(), timeout, move |answer| {
+                    // A timeout is no answer: the asking node times out the same.
+                    let Ok(answer) = answer else {
+                        return;
+                    };
+                    let first = answer.into_iter().next().unwrap_or_default();
+                    let ack = encode_broadcast_ack(&request_id, &first);
+                    if let (Some(link), Some(ack)) = (link.upgrade(), ack) {
+                        let _ = link.publish(channel, ack);
+                    }
+                });
+            }
         }
         Request::Unsupported { .. } => {
             shared.unsupported.fetch_add(1, Ordering::Relaxed);

@@ -14,8 +14,8 @@
 //! packet as an object (`{type: 2, data: [name, ...args], nsp}`, binary arguments as
 //! msgpack bin) and `{rooms: [...], except: [...], flags: {volatile?, ...}}`. Requests
 //! and responses are JSON objects with a numeric `type` (`0` SOCKETS to `9`), a
-//! `requestId` when an answer is awaited, and the asking node's `uid`; the adapter also
-//! sends msgpack ones (for broadcasts with acks), which are read here and refused.
+//! `requestId` when an answer is awaited, and the asking node's `uid`; those of broadcasts
+//! with acks (the request, and each client's ack) are msgpack maps, binary-safe.
 
 // Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
 #![deny(
@@ -26,6 +26,7 @@
 )]
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Number, Value, json};
@@ -40,6 +41,9 @@ pub(super) const REMOTE_JOIN: u64 = 2;
 pub(super) const REMOTE_LEAVE: u64 = 3;
 pub(super) const REMOTE_DISCONNECT: u64 = 4;
 pub(super) const REMOTE_FETCH: u64 = 5;
+pub(super) const BROADCAST: u64 = 7;
+pub(super) const BROADCAST_CLIENT_COUNT: u64 = 8;
+pub(super) const BROADCAST_ACK: u64 = 9;
 
 /// The socket.io-parser packet types an event travels as.
 const EVENT: i64 = 2;
@@ -173,25 +177,12 @@ pub(super) fn decode_broadcast(bytes: Bytes) -> Option<RemoteBroadcast> {
     let Data::Object(opts) = msgpack_to_data(opts)? else {
         return None;
     };
-    let packet_type = match packet.get("type") {
-        Some(Data::Number(number)) => number.as_i64(),
-        _ => None,
-    };
-    if !matches!(packet_type, Some(EVENT | BINARY_EVENT)) {
-        return None;
-    }
     let namespace = match packet.remove("nsp") {
         None | Some(Data::Null) => crate::socketio::MAIN_NAMESPACE.to_owned(),
         Some(Data::String(namespace)) => namespace,
         Some(_) => return None,
     };
-    let Some(Data::Array(data)) = packet.remove("data") else {
-        return None;
-    };
-    let mut data = data.into_iter();
-    let Some(Data::String(event)) = data.next() else {
-        return None;
-    };
+    let (event, args) = event_of(packet)?;
     let volatile = match opts.get("flags") {
         Some(Data::Object(flags)) => matches!(flags.get("volatile"), Some(Data::Bool(true))),
         _ => false,
@@ -200,10 +191,30 @@ pub(super) fn decode_broadcast(bytes: Bytes) -> Option<RemoteBroadcast> {
         uid,
         namespace,
         event,
-        args: data.collect(),
+        args,
         selection: selection(&opts)?,
         volatile,
     })
+}
+
+/// The name and arguments of a packet object, if it is an event's (`{type: 2 or 5, data:
+/// [name, ...args]}`).
+fn event_of(mut packet: BTreeMap<String, Data>) -> Option<(String, Vec<Data>)> {
+    let packet_type = match packet.get("type") {
+        Some(Data::Number(number)) => number.as_i64(),
+        _ => None,
+    };
+    if !matches!(packet_type, Some(EVENT | BINARY_EVENT)) {
+        return None;
+    }
+    let Some(Data::Array(data)) = packet.remove("data") else {
+        return None;
+    };
+    let mut data = data.into_iter();
+    let Some(Data::String(event)) = data.next() else {
+        return None;
+    };
+    Some((event, data.collect()))
 }
 
 /// A request another node (or an emitter) made of every node.
@@ -227,7 +238,16 @@ pub(super) enum Request {
         request_id: String,
         selection: Selection,
     },
-    /// A type this node does not answer (server-side emits, broadcasts with acks).
+    /// BROADCAST: a broadcast whose every recipient's ack is awaited (the reference's
+    /// `io.timeout(ms).emit(..., callback)`), for `timeout`.
+    BroadcastWithAck {
+        request_id: String,
+        event: String,
+        args: Vec<Data>,
+        selection: Selection,
+        timeout: Duration,
+    },
+    /// A type this node does not answer (server-side emits).
     Unsupported { request_type: u64 },
 }
 
@@ -303,6 +323,31 @@ pub(super) fn decode_request(bytes: Bytes) -> Option<Incoming> {
                 selection: selection(opts)?,
             }
         }
+        BROADCAST => {
+            let (Some(Data::Object(packet)), Some(Data::Object(opts))) =
+                (request.get("packet"), request.get("opts"))
+            else {
+                return None;
+            };
+            let (event, args) = event_of(packet.clone())?;
+            let timeout = match opts.get("flags") {
+                Some(Data::Object(flags)) => match flags.get("timeout") {
+                    Some(Data::Number(ms)) => ms.as_f64(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            Request::BroadcastWithAck {
+                request_id: request_id.clone()?,
+                event,
+                args,
+                selection: selection(opts)?,
+                // The reference always sets one; a broadcast without is answered at once.
+                timeout: Duration::from_secs_f64(
+                    timeout.unwrap_or(0.0).clamp(0.0, 86_400_000.0) / 1000.0,
+                ),
+            }
+        }
         request_type => Request::Unsupported { request_type },
     };
     Some(Incoming {
@@ -360,6 +405,36 @@ pub(super) fn decode_response(bytes: Bytes) -> Option<(String, BTreeMap<String, 
         Some(Data::String(request_id)) => Some((request_id.clone(), response)),
         _ => None,
     }
+}
+
+/// The answers to a broadcast with acks: how many of this node's sockets got it
+/// (`{type: 8, requestId, clientCount}`, JSON), and one client's ack, its first argument
+/// (`{type: 9, requestId, packet}`, msgpack, as the reference sends it, binary and all).
+pub(super) fn encode_client_count(request_id: &str, count: usize) -> Vec<u8> {
+    let response = json!({
+        "type": BROADCAST_CLIENT_COUNT,
+        "requestId": request_id,
+        "clientCount": count,
+    });
+    response.to_string().into_bytes()
+}
+
+/// See [`encode_client_count`].
+pub(super) fn encode_broadcast_ack(request_id: &str, answer: &Data) -> Option<Vec<u8>> {
+    let response = MsgpackValue::Map(vec![
+        (
+            MsgpackValue::from("type"),
+            MsgpackValue::UInt(BROADCAST_ACK),
+        ),
+        (
+            MsgpackValue::from("requestId"),
+            MsgpackValue::from(request_id),
+        ),
+        (MsgpackValue::from("packet"), data_to_msgpack(answer)),
+    ]);
+    let mut out = Vec::new();
+    encode_msgpack(&response, &mut out).ok()?;
+    Some(out)
 }
 
 /// A response: `{"requestId": ..., <key>: <value>}` (no key: a bare acknowledgement).
@@ -607,12 +682,40 @@ mod tests {
         );
         // The adapter's msgpack requests (broadcasts with acks).
         let mut bytes = Vec::new();
-        let request = Data::from(json!({"uid": "n", "requestId": "q", "type": 7}));
+        let mut request = Data::from(json!({
+            "uid": "n", "requestId": "q", "type": 7,
+            "packet": {"type": 2, "data": ["ask"], "nsp": "/", "id": 3},
+            "opts": {"rooms": [], "except": [], "flags": {"timeout": 1500}},
+        }));
+        if let Data::Object(fields) = &mut request
+            && let Some(Data::Object(packet)) = fields.get_mut("packet")
+            && let Some(Data::Array(data)) = packet.get_mut("data")
+        {
+            data.push(Data::Binary(Bytes::from_static(&[1])));
+        }
         encode_msgpack(&data_to_msgpack(&request), &mut bytes).unwrap();
         assert_eq!(
-            decode_request(Bytes::from(bytes)).unwrap().request,
-            Request::Unsupported { request_type: 7 }
+            decode_request(Bytes::from(bytes)).unwrap(),
+            Incoming {
+                uid: Some("n".into()),
+                request: Request::BroadcastWithAck {
+                    request_id: "q".into(),
+                    event: "ask".into(),
+                    args: vec![Data::Binary(Bytes::from_static(&[1]))],
+                    selection: Selection::default(),
+                    timeout: Duration::from_millis(1500),
+                },
+            }
         );
+        let count: Value = serde_json::from_slice(&encode_client_count("q", 2)).unwrap();
+        assert_eq!(
+            count,
+            json!({"type": 8, "requestId": "q", "clientCount": 2})
+        );
+        let ack = encode_broadcast_ack("q", &Data::from("yes")).unwrap();
+        let (request_id, fields) = decode_response(Bytes::from(ack)).unwrap();
+        assert_eq!(request_id, "q");
+        assert_eq!(fields.get("packet"), Some(&Data::from("yes")));
         for bad in [
             &b"{"[..],
             b"{\"type\": \"2\"}",

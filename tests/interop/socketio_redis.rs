@@ -4,7 +4,8 @@
 //! share a real `redis-server`, with `@socket.io/redis-emitter` beside them, and our Rust
 //! client on each node. It checks that broadcasts from every node (to everyone, to a room,
 //! to several rooms, with except, volatile, with a Buffer) and from the emitter reach the
-//! matching clients of every node exactly once; that Node's `fetchSockets` and `allRooms`
+//! matching clients of every node exactly once; that Node's broadcasts with acks get our
+//! clients' acks; that Node's `fetchSockets` and `allRooms`
 //! see our sockets and rooms and ours see Node's, that Node's `socketsJoin` moves ours,
 //! and ours moves Node's.
 //!
@@ -125,6 +126,12 @@ fn our_nodes_and_a_node_socketio_server_share_a_cluster_through_redis() {
         command(&mut node, json!({"op": "fetch", "to": ["red"]})),
         json!(red)
     );
+    assert_eq!(
+        command(&mut node, json!({"op": "ask"})),
+        json!(["a1", "a2", "b1", "n1", "n2"]),
+        "a broadcast with acks from Node: every socket's answer, ours included"
+    );
+    assert_eq!(a.adapter.unsupported() + b.adapter.unsupported(), 0);
     let rooms = command(&mut node, json!({"op": "rooms"}));
     assert!(rooms.as_array().unwrap().contains(&json!("vip")), "{rooms}");
 

@@ -14,6 +14,8 @@
 //       emitter;
 //   {"op": "fetch", "to": [...]}   DONE with the sorted ids of io.in(...).fetchSockets();
 //   {"op": "rooms"}                DONE with the sorted rooms of the adapter's allRooms();
+//   {"op": "ask"}                  DONE with the sorted answers of every socket to
+//       io.timeout(2000).emitWithAck("question") (a broadcast with acks, across nodes);
 //   {"op": "join", "to": [...], "room": r}   io.in(...).socketsJoin(r).
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
@@ -59,6 +61,10 @@ async function run(command) {
       const target = command.to?.length ? io.in(command.to) : io.of("/");
       const sockets = await target.fetchSockets();
       return sockets.map((socket) => socket.id).sort();
+    }
+    case "ask": {
+      const answers = await io.timeout(command.timeout ?? 2000).emitWithAck("question");
+      return answers.sort();
     }
     case "rooms":
       return [...(await io.of("/").adapter.allRooms())].sort();

@@ -58,7 +58,8 @@ impl RustNode {
     }
 }
 
-/// One client of `/` (our Rust client), in `rooms`, sending each `news` it gets to `news`.
+/// One client of `/` (our Rust client), in `rooms`, sending each `news` it gets to `news`
+/// and answering each `question` with its name.
 pub struct Listener {
     pub socket: ClientSocket,
     _client: SocketIoClient,
@@ -71,6 +72,11 @@ impl Listener {
         let news = Arc::new(Mutex::new(news.clone()));
         socket.on("news", move |_, args, _| {
             let _ = news.lock().unwrap().send((name, args));
+        });
+        socket.on("question", move |_, _, ack| {
+            if let Some(ack) = ack {
+                let _ = ack.send(vec![Data::from(name)]);
+            }
         });
         socket.connect();
         Listener {
