@@ -38,7 +38,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(frame handshake_request handshake_response connection_server connection_client connection_deflate roundtrip extensions http_body socketio_packet resp)
+  targets=(frame handshake_request handshake_response connection_server connection_client connection_deflate roundtrip extensions http_body socketio_packet resp msgpack)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
