@@ -49,10 +49,10 @@ fi
 (cd "$repo" && cargo build --features socketio "${examples[@]}")
 
 # The v5 suite imports ./node-imports.js but ships none, and the v4 suite's wants
-# node-fetch: ours instead (see their comments).
-cp "$repo/scripts/protocol-suites/socket.io-v5-node-imports.js" "$dir/socket.io-v5/node-imports.js"
+# node-fetch: ours instead, in both (see its comments).
+cp "$repo/scripts/protocol-suites/node-imports.js" "$dir/socket.io-v5/node-imports.js"
 if $engine; then
-  cp "$repo/scripts/protocol-suites/engine.io-v4-node-imports.js" "$dir/engine.io-v4/node-imports.js"
+  cp "$repo/scripts/protocol-suites/node-imports.js" "$dir/engine.io-v4/node-imports.js"
 fi
 
 testee_pid=
@@ -71,8 +71,8 @@ failed=0
 # run_suite NAME SUITE_DIR URL_VARIABLE TESTEE [ARGS...]: starts TESTEE on a free port, runs
 # the suite's mocha with URL_VARIABLE set to the testee's address, stops the testee.
 run_suite() {
-  local name=$1 suite=$2 variable=$3
-  shift 3
+  local name=$1 suite=$2
+  shift 2
   if [ ! -x "$suite/node_modules/.bin/mocha" ]; then
     (cd "$suite" && npm install --no-package-lock --no-audit --no-fund >&2)
   fi
@@ -94,7 +94,7 @@ run_suite() {
   fi
   echo "== $name suite against $address"
   local status=0
-  (cd "$suite" && env "$variable=$address" node_modules/.bin/mocha test-suite.js) \
+  (cd "$suite" && env "PROTOCOL_SUITE_URL=$address" node_modules/.bin/mocha test-suite.js) \
     | tee "$work/$name.report" || status=$?
   kill "$testee_pid" 2>/dev/null || true
   wait "$testee_pid" 2>/dev/null || true
@@ -109,9 +109,9 @@ run_suite() {
 }
 
 examples_dir="$target/debug/examples"
-run_suite socket.io-v5 "$dir/socket.io-v5" SOCKET_IO_URL "$examples_dir/socketio_protocol_suite"
+run_suite socket.io-v5 "$dir/socket.io-v5" "$examples_dir/socketio_protocol_suite"
 if $engine; then
-  run_suite engine.io-v4 "$dir/engine.io-v4" ENGINE_IO_URL "$examples_dir/engineio_echo" \
+  run_suite engine.io-v4 "$dir/engine.io-v4" "$examples_dir/engineio_echo" \
     --ping-interval 300 --ping-timeout 200 --cors
 fi
 

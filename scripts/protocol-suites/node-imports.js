@@ -1,6 +1,7 @@
-// Ours, not the suite's: the Socket.IO v5 test suite (docs/socket.io-protocol/v5-test-suite/)
-// imports ./node-imports.js when run in Node but ships none. scripts/protocol-suites.sh copies
-// this file there. It makes Node look like the browser the suite was written for:
+// Ours, not the suites': the Node shim both protocol suites import as ./node-imports.js
+// when run in Node. The Socket.IO v5 suite (docs/socket.io-protocol/v5-test-suite/) ships
+// none; the Engine.IO v4 suite's imports node-fetch. scripts/protocol-suites.sh copies this
+// file into each. It makes Node look like the browser the suites were written for:
 //
 // - fetch: Node's own (Node 18 and later).
 // - WebSocket: ws, with `allowSynchronousEvents: false`. A browser dispatches each message
@@ -11,7 +12,7 @@
 //   (nothing in the protocol says not to) would fail six cases for the environment's sake.
 // - chai with chai-string, as the suite expects.
 //
-// The suite talks to http://localhost:3000. With SOCKET_IO_URL set (say
+// The suites talk to http://localhost:3000. With PROTOCOL_SUITE_URL set (say
 // http://127.0.0.1:40123), every fetch and WebSocket aimed there goes to that URL instead;
 // the suite itself is unchanged.
 import { WebSocket as NodeWebSocket } from "ws";
@@ -21,7 +22,7 @@ import chaiString from "chai-string";
 chai.use(chaiString);
 
 const SUITE_URL = "http://localhost:3000";
-const target = process.env.SOCKET_IO_URL;
+const target = process.env.PROTOCOL_SUITE_URL;
 
 function redirect(url) {
   const text = String(url);
