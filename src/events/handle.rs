@@ -69,6 +69,7 @@ impl Handle {
     /// command per loop ([`send_volatile`](Self::send_volatile)'s rule with
     /// `only_if_idle`): a Socket.IO packet and its attachments, to one socket or to the
     /// recipients of a broadcast.
+    #[cfg(feature = "socketio")]
     pub(crate) fn send_each(
         &self,
         ids: Vec<SocketId>,
