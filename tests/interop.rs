@@ -35,6 +35,9 @@
 
 #![cfg(feature = "server")]
 
+#[cfg(feature = "redis")]
+#[path = "interop/chat_redis.rs"]
+mod chat_redis;
 #[cfg(feature = "socketio")]
 #[path = "interop/engineio.rs"]
 mod engineio;
@@ -326,6 +329,61 @@ fn chromium_chat(
     );
 }
 
+/// An example server (built beside `chat`) on a free port of 127.0.0.1, stopped when
+/// dropped.
+struct RunningExample {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl RunningExample {
+    /// Starts `example` with the address and `args`, and waits for its first line to start
+    /// with `ready` (its stderr is drained all along, and shown if it does not).
+    fn start(example: &str, args: &[&str], ready: &str) -> RunningExample {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(chat_binary().with_file_name(example))
+            .arg(format!("127.0.0.1:{port}"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the {example} example ({e}): `cargo build --example {example}` with its features"
+                )
+            });
+        // Drained all along, so that a chatty server never blocks on a full pipe.
+        let mut stderr = child.stderr.take().unwrap();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let running = RunningExample { child, port };
+        if !first.starts_with(ready) {
+            drop(running);
+            let stderr = stderr.join().unwrap_or_default();
+            panic!("the {example} example said {first:?}, not {ready:?}...: {stderr}");
+        }
+        running
+    }
+}
+
+impl Drop for RunningExample {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs the example `example` (built beside `chat`) on a free port of 127.0.0.1 with
 /// `chat_args`, waits for its first line to start with `ready`, then runs the browser
 /// script `script` with the page's URL (`page(port)`) and `browser_args`; the example is
@@ -338,48 +396,11 @@ fn chromium_example(
     page: impl Fn(u16) -> String,
     browser_args: &[&str],
 ) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut chat = Command::new(chat_binary().with_file_name(example))
-        .arg(format!("127.0.0.1:{port}"))
-        .args(chat_args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "the {example} example ({e}): `cargo build --example {example}` with its features"
-            )
-        });
-    // Drained all along, so that a chatty server never blocks on a full pipe.
-    let mut stderr = chat.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
-        text
-    });
-    let mut first = String::new();
-    BufReader::new(chat.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    if !first.starts_with(ready) {
-        let _ = chat.kill();
-        let _ = chat.wait();
-        let stderr = stderr.join().unwrap_or_default();
-        panic!("the {example} example said {first:?}, not {ready:?}...: {stderr}");
-    }
-    let url = page(port);
+    let server = RunningExample::start(example, chat_args, ready);
+    let url = page(server.port);
     let mut args = vec![url.as_str()];
     args.extend_from_slice(browser_args);
-    let result = std::panic::catch_unwind(|| run_peer("node", script, &args));
-    let _ = chat.kill();
-    let _ = chat.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    run_peer("node", script, &args);
 }
 
 #[test]

@@ -16,6 +16,7 @@ use support::redis::RedisServer;
 use support::socketio_cluster::{Listener, RustNode, expect_exactly, wait_for_nodes, wait_until};
 
 #[test]
+#[ignore = "needs redis-server (Debian's package; .ci/run installs it)"]
 fn two_of_our_nodes_share_broadcasts_rooms_joins_and_questions() {
     let redis = RedisServer::start(&[]);
     let a = RustNode::start(&redis.url());
@@ -127,6 +128,7 @@ fn two_of_our_nodes_share_broadcasts_rooms_joins_and_questions() {
 }
 
 #[test]
+#[ignore = "needs redis-server (Debian's package; .ci/run installs it)"]
 fn while_redis_is_down_a_node_reaches_its_own_sockets_and_after_it_every_node_again() {
     let mut redis = RedisServer::start(&[]);
     let a = RustNode::start(&redis.url());

@@ -3,7 +3,16 @@
 //! ```text
 //! cargo run --release --example chat [-- 127.0.0.1:8080]
 //! cargo run --release --features tls --example chat -- 127.0.0.1:8443 --tls cert.pem key.pem
+//! cargo run --release --example chat -- --redis redis://127.0.0.1:6379 127.0.0.1:8081
 //! ```
+//!
+//! With `--redis URL` the server is one node of a chat spread over several processes (or
+//! machines), each with its own port: run it twice, on 8081 and 8082, and a page on one
+//! chats with a page on the other. The rooms' broadcasts go through Redis pub/sub
+//! (`rfc6455::redis::Cluster`). Presence is per node: each node announces its own members
+//! of a room (`presence` with its `node`) when they change and again every 2 s, and the
+//! page shows the union of the nodes' lists, dropping a node's that has not been announced
+//! for 6 s (a node that died).
 //!
 //! With `--tls CERT_PEM KEY_PEM` (feature `tls`) the page is served over `https://` and the
 //! chat runs over `wss://` (the page picks `wss:` when it was loaded over `https:`).
@@ -15,10 +24,13 @@
 //! Protocol (text frames, JSON). Page to server: `{"type":"join","name","room"}` (joining a
 //! room leaves the previous one), `{"type":"say","text"}`. Server to page: `joined` (to the
 //! joiner, with the members), `presence` (the room's members, on every change), `notice`
-//! (joins and leaves), `message` (`name`, `text`), `error`.
+//! (joins and leaves), `message` (`name`, `text`), `error`. `joined` and `presence` name the
+//! `node` whose members they list (`""` without `--redis`); `joined` also gives
+//! `refresh_ms`, how often a node announces its members (0: never, there is one node).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use rfc6455::events::{Handlers, Server, Socket, SocketId};
 use rfc6455::handshake::HttpResponse;
@@ -36,8 +48,38 @@ struct Member {
     room: Option<String>,
 }
 
-/// Every room's members, by socket id (shared by all workers).
-type Directory = Arc<Mutex<HashMap<String, BTreeMap<SocketId, String>>>>;
+/// How often a node of a cluster announces its members of each room.
+const PRESENCE_REFRESH: Duration = Duration::from_secs(2);
+
+/// Every room's members on this node, by socket id (shared by all workers), and the node's
+/// id in its cluster (`""` alone).
+#[derive(Default)]
+struct Presence {
+    rooms: Mutex<HashMap<String, BTreeMap<SocketId, String>>>,
+    node: OnceLock<String>,
+}
+
+impl Presence {
+    fn node(&self) -> &str {
+        self.node.get().map_or("", String::as_str)
+    }
+
+    /// How often the page hears again from each node (0: alone, only on changes).
+    fn refresh_ms(&self) -> u128 {
+        match self.node.get() {
+            Some(_) => PRESENCE_REFRESH.as_millis(),
+            None => 0,
+        }
+    }
+
+    /// This node's members of `room`, as a `presence` message.
+    fn announcement(&self, room: &str, members: Vec<String>) -> String {
+        let node = self.node();
+        json!({"type": "presence", "room": room, "node": node, "members": members}).to_string()
+    }
+}
+
+type Directory = Arc<Presence>;
 
 fn main() {
     if let Err(error) = run() {
@@ -49,15 +91,21 @@ fn main() {
 fn run() -> std::io::Result<()> {
     let mut positional = Vec::new();
     let mut tls = None;
+    let mut redis = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--tls" {
+        if arg == "--redis" {
+            redis = Some(args.next().ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "--redis needs a URL")
+            })?);
+        } else if arg == "--tls" {
             match (args.next(), args.next()) {
                 (Some(cert), Some(key)) => tls = Some((cert, key)),
                 _ => {
                     return Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidInput,
-                        "--tls needs CERT_PEM KEY_PEM\nusage: chat [ADDR] [--tls CERT_PEM KEY_PEM]",
+                        "--tls needs CERT_PEM KEY_PEM\n\
+                         usage: chat [ADDR] [--tls CERT_PEM KEY_PEM] [--redis URL]",
                     ));
                 }
             }
@@ -70,6 +118,7 @@ fn run() -> std::io::Result<()> {
         .next()
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let directory = Directory::default();
+    let presence = directory.clone();
     let on_message_directory = directory.clone();
     let server = Server::new(
         Handlers::<Member>::new()
@@ -98,8 +147,61 @@ fn run() -> std::io::Result<()> {
         None => (server.bind(&address)?, "http"),
         Some((cert, key)) => (bind_tls(server, &address, &cert, &key)?, "https"),
     };
+    // Kept for as long as the server runs: dropping it leaves the cluster.
+    let _cluster = match redis {
+        Some(url) => Some(join_cluster(&url, &loops.handle(), &presence)?),
+        None => None,
+    };
     println!("chat on {scheme}://{address}/");
     loops.run()
+}
+
+/// Joins the cluster at `url`, and announces this node's members of every room every
+/// [`PRESENCE_REFRESH`], so that the other nodes' pages know them (and forget them when
+/// this node dies).
+#[cfg(feature = "redis")]
+fn join_cluster(
+    url: &str,
+    handle: &rfc6455::events::Handle,
+    presence: &Directory,
+) -> std::io::Result<rfc6455::redis::Cluster> {
+    let cluster = rfc6455::redis::Cluster::join(url, handle, Default::default())?;
+    let _ = presence.node.set(cluster.node_id());
+    let (handle, presence) = (handle.clone(), presence.clone());
+    std::thread::Builder::new()
+        .name("chat-presence".into())
+        .spawn(move || {
+            while !handle.is_shutting_down() {
+                std::thread::sleep(PRESENCE_REFRESH);
+                let rooms: Vec<(String, Vec<String>)> = {
+                    let rooms = presence
+                        .rooms
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    rooms
+                        .iter()
+                        .map(|(room, members)| (room.clone(), member_names(members)))
+                        .collect()
+                };
+                for (room, members) in rooms {
+                    // Refused only when the loops are gone or far behind: next time, then.
+                    let _ = handle.to(&room).send(presence.announcement(&room, members));
+                }
+            }
+        })?;
+    Ok(cluster)
+}
+
+#[cfg(not(feature = "redis"))]
+fn join_cluster(
+    _url: &str,
+    _handle: &rfc6455::events::Handle,
+    _presence: &Directory,
+) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "--redis needs the feature redis (on by default)",
+    ))
 }
 
 #[cfg(feature = "tls")]
@@ -165,19 +267,24 @@ fn on_message(directory: &Directory, socket: &mut Socket<'_, Member>, message: M
             socket.data_mut().name = name.clone();
             socket.data_mut().room = Some(room.clone());
             let members = {
-                let mut rooms = directory.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut rooms = directory
+                    .rooms
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 let members = rooms.entry(room.clone()).or_default();
                 members.insert(socket.id(), name.clone());
                 member_names(members)
             };
+            let (node, refresh_ms) = (directory.node(), directory.refresh_ms());
             send(
                 socket,
-                json!({"type": "joined", "room": room, "name": name, "members": members}),
+                json!({"type": "joined", "room": room, "name": name, "members": members,
+                       "node": node, "refresh_ms": refresh_ms}),
             );
             let notice = json!({"type": "notice", "text": format!("{name} joined")});
             let _ = socket.to(&room).except_sender().send(notice.to_string());
-            let presence = json!({"type": "presence", "room": room, "members": members});
-            let _ = socket.to(&room).send(presence.to_string());
+            let presence = directory.announcement(&room, members);
+            let _ = socket.to(&room).send(presence);
         }
         "say" => {
             let Some(room) = socket.data().room.clone() else {
@@ -208,7 +315,10 @@ fn leave_room(directory: &Directory, socket: &mut Socket<'_, Member>) {
     };
     socket.leave(&room);
     let members = {
-        let mut rooms = directory.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rooms = directory
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let members = rooms.entry(room.clone()).or_default();
         members.remove(&socket.id());
         let names = member_names(members);
@@ -220,8 +330,8 @@ fn leave_room(directory: &Directory, socket: &mut Socket<'_, Member>) {
     let name = socket.data().name.clone();
     let notice = json!({"type": "notice", "text": format!("{name} left")});
     let _ = socket.to(&room).except_sender().send(notice.to_string());
-    let presence = json!({"type": "presence", "room": room, "members": members});
-    let _ = socket.to(&room).except_sender().send(presence.to_string());
+    let presence = directory.announcement(&room, members);
+    let _ = socket.to(&room).except_sender().send(presence);
 }
 
 fn member_names(members: &BTreeMap<SocketId, String>) -> Vec<String> {
