@@ -165,6 +165,55 @@ fn rooms_are_isolated_across_workers() {
     running.shutdown().unwrap();
 }
 
+/// A room's members through a `Handle`, every loop's: listed, moved into another room and
+/// out of it, closed.
+#[test]
+fn a_handle_lists_moves_and_closes_a_rooms_members_on_every_loop() {
+    let _exclusive = support::exclusive();
+    let running = start(room_server().workers(2));
+    let handle = running.handle();
+    let list = |room: Option<&str>| {
+        let (answer, answered) = mpsc::channel();
+        handle
+            .sockets_in(room, move |ids| answer.send(ids).unwrap())
+            .unwrap();
+        answered.recv_timeout(PATIENCE).unwrap()
+    };
+    let mut sockets: Vec<_> = (0..4).map(|_| client(&running, "/")).collect();
+    for (n, socket) in sockets.iter_mut().enumerate() {
+        let room = if n < 2 { "one" } else { "two" };
+        socket.send(format!("join:{room}")).unwrap();
+        expect_text(socket, "joined");
+    }
+    let in_one = list(Some("one"));
+    assert_eq!(in_one.len(), 2);
+    assert_eq!(list(None).len(), 4);
+    assert!(list(Some("nobody")).is_empty());
+    handle.sockets_join(Some("one"), "vip").unwrap();
+    assert_eq!(list(Some("vip")), in_one);
+    handle.to("vip").send("for the vips").unwrap();
+    for socket in &mut sockets[..2] {
+        expect_text(socket, "for the vips");
+    }
+    handle.sockets_leave(None, "vip").unwrap();
+    assert!(list(Some("vip")).is_empty());
+    handle
+        .disconnect_sockets(Some("one"), CloseCode(4000), "bye")
+        .unwrap();
+    assert_eq!(list(None).len(), 2);
+    for socket in &mut sockets[..2] {
+        match socket.read().unwrap() {
+            Event::Close(close) => assert_eq!(
+                (close.code, close.reason.as_str()),
+                (CloseCode(4000), "bye")
+            ),
+            other => panic!("expected the close, got {other:?}"),
+        }
+    }
+    drop(sockets);
+    running.shutdown().unwrap();
+}
+
 #[test]
 fn a_handle_reaches_sockets_and_rooms_from_other_threads() {
     let _exclusive = support::exclusive();

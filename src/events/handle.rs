@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Broadcast, Fanout};
 use crate::error::Error;
 use crate::protocol::{CloseCode, EncodedMessage, Sendable};
-use crate::runtime::{Audience, Command, FanoutHook, RoomName, Shared, SocketId};
+use crate::runtime::{Audience, Command, FanoutHook, MemberAction, RoomName, Shared, SocketId};
 
 /// A handle to a running server or client: cheap to clone, `Send + Sync`.
 ///
@@ -77,6 +77,44 @@ impl Handle {
         only_if_idle: bool,
     ) -> Result<(), Error> {
         self.shared.send_each(ids, messages, only_if_idle)
+    }
+
+    /// The sockets in `room` (every socket when `None`) on every loop of this server:
+    /// `answer` gets their ids, sorted, once every loop has looked, on the thread of the
+    /// last one. Nothing waits for it, so a handler may ask too. Across the servers of a
+    /// cluster: [`redis::Cluster::sockets_in`](crate::redis::Cluster::sockets_in). Fails
+    /// with [`Error::Closed`] if a loop is gone (`answer` is still called, with the
+    /// others' sockets).
+    pub fn sockets_in(
+        &self,
+        room: Option<&str>,
+        answer: impl FnOnce(Vec<SocketId>) + Send + 'static,
+    ) -> Result<(), Error> {
+        self.shared.list_members(room, answer)
+    }
+
+    /// Makes every socket in `room` (every socket when `None`) of this server join `to`
+    /// (Socket.IO's `socketsJoin`), each loop for its own sockets.
+    pub fn sockets_join(&self, room: Option<&str>, to: &str) -> Result<(), Error> {
+        self.shared.members(room, MemberAction::Join(to.to_owned()))
+    }
+
+    /// Makes every socket in `room` (every socket when `None`) of this server leave `from`.
+    pub fn sockets_leave(&self, room: Option<&str>, from: &str) -> Result<(), Error> {
+        self.shared
+            .members(room, MemberAction::Leave(from.to_owned()))
+    }
+
+    /// Starts the close handshake, with `code` and `reason`, on every socket in `room`
+    /// (every socket when `None`) of this server.
+    pub fn disconnect_sockets(
+        &self,
+        room: Option<&str>,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), Error> {
+        self.shared
+            .members(room, MemberAction::Close(code, reason.to_owned()))
     }
 
     /// Frames a message once for this runtime's connections (compressed too, if they may

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+use super::membership::{MemberAction, MemberList};
 use super::rooms::RoomName;
 use super::transport::Security;
 use crate::error::{CapacityError, Error};
@@ -89,6 +90,8 @@ pub(crate) enum Command {
     Close(SocketId, CloseCode, String),
     /// Send a message to this loop's share of an audience.
     Broadcast(Audience, EncodedMessage),
+    /// Do this to this loop's members of the room (every connection: `None`).
+    Members(Option<RoomName>, MemberAction),
     /// The application answered a deferred upgrade of this socket: take the answer.
     Answered(SocketId),
     /// Close everything with 1001 and stop.
@@ -245,6 +248,42 @@ impl Shared {
             }
         }
         refused.map_or(Ok(()), Err)
+    }
+
+    /// Hands `action` on the members of `room` (every connection: `None`) to every loop.
+    /// A list is answered once every loop has added its members; a loop that is gone
+    /// counts as one with none. Fails with [`Error::Closed`] if any loop is gone.
+    pub(crate) fn members(&self, room: Option<&str>, action: MemberAction) -> Result<(), Error> {
+        let room: Option<RoomName> = room.map(RoomName::from);
+        let mut gone = false;
+        for remote in &self.remotes {
+            let action = action.clone();
+            let list = match &action {
+                MemberAction::List(list) => Some(list.clone()),
+                _ => None,
+            };
+            if !remote.send(Command::Members(room.clone(), action)) {
+                gone = true;
+                if let Some(list) = list {
+                    list.add(Vec::new());
+                }
+            }
+        }
+        match gone {
+            true => Err(Error::Closed),
+            false => Ok(()),
+        }
+    }
+
+    /// Lists the members of `room` (every connection: `None`) on every loop; `answer` gets
+    /// their ids, sorted, on the thread of the last loop to answer.
+    pub(crate) fn list_members(
+        &self,
+        room: Option<&str>,
+        answer: impl FnOnce(Vec<SocketId>) + Send + 'static,
+    ) -> Result<(), Error> {
+        let list = MemberList::new(self.remotes.len(), Box::new(answer));
+        self.members(room, MemberAction::List(list))
     }
 
     /// Hands a broadcast to every loop but `skip` (the one broadcasting, if any). Every

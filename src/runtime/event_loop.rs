@@ -302,6 +302,9 @@ impl<A: Application> EventLoop<A> {
                     remote.took(message.held_bytes());
                     let _ = self.state.broadcast(&audience, &message, false);
                 }
+                Command::Members(room, action) => {
+                    self.state.act_on_members(room.as_ref(), action);
+                }
                 Command::Answered(id) => {
                     // Bytes may have come while the answer was awaited: read them.
                     if let Some(key) = self.state.answered(app, id) {

@@ -311,6 +311,28 @@ impl<D> LoopState<D> {
         self.shared.send_message_to(id, message)
     }
 
+    /// The local connections in `room` that messages can still be sent to.
+    pub(crate) fn rooms_members(&self, room: &str) -> Vec<usize> {
+        self.rooms
+            .members(room)
+            .filter(|&key| self.conns.get(key).is_some_and(|conn| conn.can_send()))
+            .collect()
+    }
+
+    /// Every local connection that messages can still be sent to.
+    pub(crate) fn open_keys(&self) -> Vec<usize> {
+        self.conns
+            .iter()
+            .filter(|(_, conn)| conn.can_send())
+            .map(|(key, _)| key)
+            .collect()
+    }
+
+    /// The id of a local connection.
+    pub(crate) fn id_of(&self, key: usize) -> Option<SocketId> {
+        self.conns.get(key).map(|conn| conn.id())
+    }
+
     /// Adds a local connection to a room.
     pub(crate) fn join(&mut self, key: usize, room: &str) {
         if let Some(name) = self.rooms.join(room, key)
