@@ -117,6 +117,11 @@ pub mod tokio;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// The examples of docs/redis.md, compiled as doctests.
+#[cfg(all(doctest, feature = "redis"))]
+#[doc = include_str!("../docs/redis.md")]
+pub struct RedisDoctests;
+
 /// The examples of docs/driving-the-core.md, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/driving-the-core.md")]

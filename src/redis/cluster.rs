@@ -19,6 +19,11 @@
 //! A broadcast's `except(socket)` names a socket of the broadcasting node: the other nodes'
 //! members all get it. Packets that do not parse, or text that is not UTF-8, are dropped
 //! and counted ([`Cluster::malformed`]), never delivered.
+//!
+//! Beside the broadcasts, questions about the nodes' sockets: [`Cluster::sockets_in`] and
+//! [`Cluster::count`] list and count a room's members on every node, and
+//! [`Cluster::sockets_join`], [`Cluster::sockets_leave`] and
+//! [`Cluster::disconnect_sockets`] act on them (their wire: `cluster_requests.rs`).
 
 // Input reaches this module: no indexing, unwrap, expect or panic that it could trigger.
 #![deny(
@@ -29,13 +34,20 @@
 )]
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 
+use super::cluster_requests::{
+    Ask, Heard, Pending, Request, Response, decode_request, decode_response, encode_request,
+    encode_response,
+};
 use super::pubsub::{PubSub, PubSubConfig, PubSubMessage};
-use crate::events::{Fanout, Handle};
-use crate::protocol::{EncodedMessage, Message, MessageKind, Text};
+use super::resp::Reply;
+use crate::events::{Fanout, Handle, SocketId};
+use crate::protocol::{CloseCode, EncodedMessage, Message, MessageKind, Text};
 
 const VERSION: u8 = 1;
 const TEXT: u8 = 1;
@@ -67,6 +79,8 @@ struct Counters {
     dropped: AtomicU64,
     /// Packets from the channel that were not delivered: unparsable, or not UTF-8 text.
     malformed: AtomicU64,
+    /// Other nodes' broadcasts that a loop of this node refused (its command queue full).
+    refused: AtomicU64,
 }
 
 /// A server's membership of a cluster: keep it for as long as the server is to be part of
@@ -90,6 +104,42 @@ pub struct Cluster {
     link: Arc<PubSub>,
     node: [u8; 16],
     counters: Arc<Counters>,
+    handle: Handle,
+    requests: Bytes,
+    pending: Arc<Pending>,
+}
+
+/// One socket of a cluster: the node it is on, and its id there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClusterSocket {
+    /// Its node's id ([`Cluster::node_id`]).
+    pub node: String,
+    /// Its id on that node ([`SocketId::as_u64`]; a [`SocketId`] of this node's when
+    /// `node` is this node).
+    pub id: u64,
+}
+
+/// Why a question to the cluster got no full answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The question could not be published (the link's queue is full, or it stopped).
+    #[error("the question could not be published: {0}")]
+    Publish(#[from] super::PublishError),
+    /// Redis did not say how many nodes got it (it is down, or refused the `PUBLISH`).
+    #[error("Redis did not say how many nodes got the question")]
+    NoNodeCount,
+    /// Not every node answered in time: `answered` of `expected` did (this one included).
+    #[error("{answered} of {expected} nodes answered in time")]
+    Timeout {
+        /// Nodes that answered, this one included.
+        answered: usize,
+        /// Nodes that got the question, this one included.
+        expected: usize,
+    },
+    /// This server's loops are gone.
+    #[error("this server has stopped")]
+    Stopped,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -111,16 +161,28 @@ impl Cluster {
         let mut node = [0u8; 16];
         getrandom::fill(&mut node).map_err(std::io::Error::other)?;
         let channel = Bytes::from(format!("{}#broadcast", config.prefix));
+        let requests = Bytes::from(format!("{}#request", config.prefix));
+        let responses = response_channel(&config.prefix, &node);
         let counters = Arc::new(Counters::default());
+        let pending = Arc::new(Pending::default());
+        let answering = Arc::new(OnceLock::new());
         let receiving = Receiving {
             handle: handle.clone(),
             node,
             counters: counters.clone(),
+            broadcasts: channel.clone(),
+            requests: requests.clone(),
+            prefix: config.prefix.clone(),
+            pending: pending.clone(),
+            link: answering.clone(),
         };
         let link = Arc::new(PubSub::connect(url, config.pubsub, move |message| {
             receiving.deliver(message);
         })?);
+        let _ = answering.set(Arc::downgrade(&link));
         link.subscribe(channel.clone());
+        link.subscribe(requests.clone());
+        link.subscribe(responses);
         let fanout = Publishing {
             link: Arc::downgrade(&link),
             node,
@@ -134,12 +196,185 @@ impl Cluster {
             link,
             node,
             counters,
+            handle: handle.clone(),
+            requests,
+            pending,
         })
+    }
+
+    /// The sockets in `room` (every socket when `None`) on every node of the cluster, this
+    /// one included, sorted by node and id. The question goes to every node through
+    /// Redis, whose `PUBLISH` reply says how many nodes got it; the call waits (at most
+    /// `timeout`) for each to answer, so call it from a thread of the application's, not
+    /// from a handler. A node that died is not waited for: its connection to Redis closed,
+    /// so it no longer counts (at once when its process dies; for a machine that vanishes
+    /// without closing its connections, once Redis drops them: see Redis's `timeout` and
+    /// `tcp-keepalive` settings). Fails when a node that got the question did not answer in
+    /// time ([`ClusterError::Timeout`]), or Redis is away.
+    pub fn sockets_in(
+        &self,
+        room: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Vec<ClusterSocket>, ClusterError> {
+        let deadline = Instant::now() + timeout;
+        let (heard_to, heard) = channel();
+        let id = self.pending.open(heard_to.clone());
+        let asked = self.ask(id, room, Ask::List, heard_to);
+        let answer = asked.and_then(|()| self.gather(&heard, deadline));
+        self.pending.close(id);
+        answer
+    }
+
+    /// How many sockets are in `room` (every socket when `None`) on every node: the length
+    /// of [`sockets_in`](Self::sockets_in), with its waits and errors.
+    pub fn count(&self, room: Option<&str>, timeout: Duration) -> Result<usize, ClusterError> {
+        self.sockets_in(room, timeout).map(|sockets| sockets.len())
+    }
+
+    /// Makes every socket in `room` (every socket when `None`) on every node join `to`:
+    /// this node's at once, the others' when the question reaches them (nothing waits
+    /// for them; a node away from Redis meanwhile misses it).
+    pub fn sockets_join(&self, room: Option<&str>, to: &str) -> Result<(), ClusterError> {
+        self.handle
+            .sockets_join(room, to)
+            .map_err(|_| ClusterError::Stopped)?;
+        self.tell(room, Ask::Join(to.to_owned()))
+    }
+
+    /// Makes every socket in `room` (every socket when `None`) on every node leave `from`,
+    /// as [`sockets_join`](Self::sockets_join) does.
+    pub fn sockets_leave(&self, room: Option<&str>, from: &str) -> Result<(), ClusterError> {
+        self.handle
+            .sockets_leave(room, from)
+            .map_err(|_| ClusterError::Stopped)?;
+        self.tell(room, Ask::Leave(from.to_owned()))
+    }
+
+    /// Closes every socket in `room` (every socket when `None`) on every node with `code`
+    /// and `reason`, as [`sockets_join`](Self::sockets_join) does.
+    pub fn disconnect_sockets(
+        &self,
+        room: Option<&str>,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<(), ClusterError> {
+        self.handle
+            .disconnect_sockets(room, code, reason)
+            .map_err(|_| ClusterError::Stopped)?;
+        self.tell(room, Ask::Disconnect(code, reason.to_owned()))
+    }
+
+    /// Publishes a question that needs no answer.
+    fn tell(&self, room: Option<&str>, ask: Ask) -> Result<(), ClusterError> {
+        let request = Request {
+            node: self.node,
+            id: 0,
+            room: room.map(str::to_owned),
+            ask,
+        };
+        Ok(self
+            .link
+            .publish(self.requests.clone(), encode_request(&request))?)
+    }
+
+    /// Publishes question `id` (learning from the reply how many nodes got it) and lists
+    /// this node's own sockets, both heard through `heard_to`.
+    fn ask(
+        &self,
+        id: u64,
+        room: Option<&str>,
+        ask: Ask,
+        heard_to: std::sync::mpsc::Sender<Heard>,
+    ) -> Result<(), ClusterError> {
+        let request = Request {
+            node: self.node,
+            id,
+            room: room.map(str::to_owned),
+            ask,
+        };
+        let packet = encode_request(&request);
+        let nodes_to = heard_to.clone();
+        self.link
+            .query(&[b"PUBLISH", &self.requests, &packet], move |reply| {
+                let nodes = match reply {
+                    Reply::Integer(nodes) => usize::try_from(nodes).ok(),
+                    _ => None,
+                };
+                let _ = nodes_to.send(Heard::Nodes(nodes));
+            })?;
+        self.handle
+            .sockets_in(room, move |ids| {
+                let ids = ids.into_iter().map(SocketId::as_u64).collect();
+                let _ = heard_to.send(Heard::Local(ids));
+            })
+            .map_err(|_| ClusterError::Stopped)
+    }
+
+    /// Waits until every node that got the question answered, or `deadline`.
+    fn gather(
+        &self,
+        heard: &std::sync::mpsc::Receiver<Heard>,
+        deadline: Instant,
+    ) -> Result<Vec<ClusterSocket>, ClusterError> {
+        let me = self.node_id();
+        let mut nodes: Option<usize> = None;
+        let (mut local, mut echo) = (false, false);
+        let mut answered: std::collections::BTreeMap<[u8; 16], Vec<u64>> = Default::default();
+        loop {
+            // Redis's count has this node in it once its own subscription got the question
+            // (the echo); until then, for all this node knows, every counted node is
+            // another one that will answer.
+            let others = answered.len() - usize::from(local);
+            if let Some(nodes) = nodes
+                && local
+                && others + usize::from(echo) >= nodes
+            {
+                break;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match heard.recv_timeout(left) {
+                Ok(Heard::Nodes(Some(count))) => nodes = Some(count),
+                Ok(Heard::Nodes(None)) => return Err(ClusterError::NoNodeCount),
+                Ok(Heard::Local(ids)) => {
+                    local = true;
+                    answered.insert(self.node, ids);
+                }
+                Ok(Heard::Echo) => echo = true,
+                Ok(Heard::Remote(node, ids)) => {
+                    answered.insert(node, ids);
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    let Some(expected) = nodes else {
+                        return Err(ClusterError::NoNodeCount);
+                    };
+                    // This node's own entry is in `answered` once its loops answered.
+                    return Err(ClusterError::Timeout {
+                        answered: answered.len(),
+                        expected,
+                    });
+                }
+            }
+        }
+        let mut sockets: Vec<ClusterSocket> = answered
+            .into_iter()
+            .flat_map(|(node, ids)| {
+                let node = match node == self.node {
+                    true => me.clone(),
+                    false => hex(&node),
+                };
+                ids.into_iter().map(move |id| ClusterSocket {
+                    node: node.clone(),
+                    id,
+                })
+            })
+            .collect();
+        sockets.sort();
+        Ok(sockets)
     }
 
     /// This node's id in the cluster (random, 32 hex digits).
     pub fn node_id(&self) -> String {
-        self.node.iter().map(|byte| format!("{byte:02x}")).collect()
+        hex(&self.node)
     }
 
     /// The Redis link is up (both of its connections, subscriptions sent).
@@ -153,10 +388,18 @@ impl Cluster {
         self.counters.dropped.load(Ordering::Relaxed)
     }
 
-    /// Packets from the cluster's channel that were not delivered (not a packet of this
+    /// Packets from the cluster's channels that were not delivered (not a packet of this
     /// format, or text that is not UTF-8).
     pub fn malformed(&self) -> u64 {
         self.counters.malformed.load(Ordering::Relaxed)
+    }
+
+    /// Other nodes' broadcasts that did not reach some of this node's sockets because a
+    /// loop of this node was so far behind that its command queue was full
+    /// ([`Config::max_command_queue`](crate::Config::max_command_queue)): a slow node
+    /// drops what it cannot take rather than holding it, so its memory stays bounded.
+    pub fn refused(&self) -> u64 {
+        self.counters.refused.load(Ordering::Relaxed)
     }
 }
 
@@ -181,16 +424,84 @@ impl Fanout for Publishing {
     }
 }
 
-/// What the link's thread does with the channel's packets.
+fn hex(node: &[u8; 16]) -> String {
+    node.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// The channel where `node` hears the answers to its questions.
+fn response_channel(prefix: &str, node: &[u8; 16]) -> Bytes {
+    Bytes::from(format!("{prefix}#response#{}", hex(node)))
+}
+
+/// What the link's thread does with the channels' packets.
 struct Receiving {
     handle: Handle,
     node: [u8; 16],
     counters: Arc<Counters>,
+    broadcasts: Bytes,
+    requests: Bytes,
+    prefix: String,
+    pending: Arc<Pending>,
+    /// The link, to answer questions on (set once it exists).
+    link: Arc<OnceLock<Weak<PubSub>>>,
 }
 
 impl Receiving {
     fn deliver(&self, message: PubSubMessage) {
-        let Some(packet) = decode(message.payload) else {
+        if message.channel == self.broadcasts {
+            self.broadcast(message.payload);
+        } else if message.channel == self.requests {
+            self.answer(message.payload);
+        } else {
+            match decode_response(message.payload) {
+                Some(Response { node, id, sockets }) => {
+                    self.pending.hear(id, Heard::Remote(node, sockets));
+                }
+                None => {
+                    self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Another node's question: done to this node's sockets, and for a list answered on
+    /// the asker's response channel (from the last loop's thread, when all have looked).
+    fn answer(&self, payload: Bytes) {
+        let Some(request) = decode_request(payload) else {
+            self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if request.node == self.node {
+            // Ours: this node answered itself when it asked; Redis counted it.
+            self.pending.hear(request.id, Heard::Echo);
+            return;
+        }
+        let room = request.room.as_deref();
+        // A loop gone means the server is stopping: nothing to answer with then.
+        let _ = match request.ask {
+            Ask::List => {
+                let Some(link) = self.link.get().cloned() else {
+                    return;
+                };
+                let channel = response_channel(&self.prefix, &request.node);
+                let (node, id) = (self.node, request.id);
+                self.handle.sockets_in(room, move |ids| {
+                    let sockets = ids.into_iter().map(SocketId::as_u64).collect();
+                    let response = encode_response(&Response { node, id, sockets });
+                    if let Some(link) = link.upgrade() {
+                        // A full queue: the asker times out, as for a node that is slow.
+                        let _ = link.publish(channel, response);
+                    }
+                })
+            }
+            Ask::Join(to) => self.handle.sockets_join(room, &to),
+            Ask::Leave(from) => self.handle.sockets_leave(room, &from),
+            Ask::Disconnect(code, reason) => self.handle.disconnect_sockets(room, code, &reason),
+        };
+    }
+
+    fn broadcast(&self, payload: Bytes) {
+        let Some(packet) = decode(payload) else {
             self.counters.malformed.fetch_add(1, Ordering::Relaxed);
             return;
         };
@@ -201,8 +512,11 @@ impl Receiving {
             Some(room) => self.handle.to(room),
             None => self.handle.broadcast(),
         };
-        // A full command queue on a loop drops it there, as for any broadcast.
-        let _ = broadcast.this_server_only().send(packet.message);
+        // A loop whose command queue is full (it is far behind: a slow node) drops it
+        // there, as for any broadcast: counted, so that the loss is seen.
+        if broadcast.this_server_only().send(packet.message).is_err() {
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

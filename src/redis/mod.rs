@@ -8,7 +8,10 @@
 //!   publish from any thread), on a thread of its own with a small mio loop, reconnecting
 //!   and subscribing again when Redis comes back;
 //! - [`Cluster`]: an event-API server as one node of several: its broadcasts (to a room,
-//!   to everyone, leaving out the sender) reach the matching sockets of every node once;
+//!   to everyone, leaving out the sender) reach the matching sockets of every node once,
+//!   and a room's members are listed, counted, moved and closed across the nodes
+//!   ([`Cluster::sockets_in`], [`Cluster::count`], [`Cluster::sockets_join`], ...);
+//!   how it behaves when Redis, a node or a slow node fails: docs/redis.md;
 //! - `SocketIoAdapter` (with feature `socketio`): a Socket.IO server as one node of a
 //!   cluster shared with Node servers running `@socket.io/redis-adapter` and with
 //!   `@socket.io/redis-emitter`: broadcasts, joins, leaves and disconnects across nodes,
@@ -25,10 +28,9 @@
 //! (rmp, rmpv) would bring a general format and its own limits to audit. The feature adds
 //! no dependency.
 //!
-//! Still to come for the plain event API's [`Cluster`]: room membership, socket listing
-//! and counts, remote join/leave/disconnect across nodes.
 
 mod cluster;
+mod cluster_requests;
 mod msgpack;
 mod pubsub;
 mod resp;
@@ -37,7 +39,7 @@ mod socketio_adapter;
 #[cfg(feature = "socketio")]
 mod socketio_wire;
 
-pub use cluster::{Cluster, ClusterConfig};
+pub use cluster::{Cluster, ClusterConfig, ClusterError, ClusterSocket};
 pub use msgpack::{MSGPACK_MAX_DEPTH, MsgpackError, MsgpackValue, decode_msgpack, encode_msgpack};
 pub use pubsub::{PubSub, PubSubConfig, PubSubMessage, PublishError};
 pub use resp::{Reply, ReplyDecoder, RespError, RespLimits, encode_command};
