@@ -196,6 +196,11 @@ fn check(mode: &str) {
         "{result}"
     );
     assert_eq!(
+        result["clientAckError"],
+        json!("operation has timed out"),
+        "the client's emitWithAck timeout: {result}"
+    );
+    assert_eq!(
         result["disconnects"],
         json!({
             "admin": "io client disconnect",

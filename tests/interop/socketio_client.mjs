@@ -13,7 +13,8 @@
 // Script: an echo with a Buffer and its ack (callback form, all arguments) and emitWithAck;
 // "main" joins room "blue" and asks for a broadcast to it, which "other" must not get; the
 // room's size; "ask" makes the server emit "question" (answered) and "unanswered" (not
-// answered: the server's ack times out and it says so with "timed-out"); then "admin"
+// answered: the server's ack times out and it says so with "timed-out"); an event the server
+// never answers, whose `timeout(200).emitWithAck` must reject; then "admin"
 // disconnects itself, "main" asks to be kicked, and C's transport is closed.
 import { Manager } from 'socket.io-client';
 
@@ -115,6 +116,11 @@ async function main() {
   const timedOut = once(mainSocket, 'timed-out');
   mainSocket.emit('ask');
   result.serverAckError = await timedOut;
+  // The client's own ack timeout: an event the server never answers rejects.
+  result.clientAckError = await mainSocket
+    .timeout(200)
+    .emitWithAck('unheard')
+    .then(() => 'resolved', (error) => String(error.message));
   result.steps.push('server acks');
 
   // Disconnects: the client leaves /admin, the server kicks "main", C's transport closes.
