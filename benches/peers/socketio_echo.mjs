@@ -3,13 +3,28 @@
 // event (what examples/socketio_echo.rs does); but the event `bcast` is broadcast, with its
 // arguments, to every socket of `/`, its sender included (io.emit). WebSocket transport
 // only, no per-message compression (ours has none), default heartbeat.
-// Usage: node socketio_echo.mjs ADDR
+// With `--redis URL` the server is one node of a Socket.IO cluster on that Redis
+// (@socket.io/redis-adapter over the `redis` v4 client), so io.emit reaches every node's
+// sockets (scripts/bench-redis.sh).
+// Usage: node socketio_echo.mjs ADDR [--redis URL]
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
-const [host, port] = (process.argv[2] ?? "127.0.0.1:3000").split(":");
+const argv = process.argv.slice(2);
+const redisAt = argv.indexOf("--redis");
+const redisUrl = redisAt >= 0 ? argv.splice(redisAt, 2)[1] : null;
+const [host, port] = (argv[0] ?? "127.0.0.1:3000").split(":");
 const http = createServer();
-const io = new Server(http, { transports: ["websocket"], perMessageDeflate: false });
+const options = { transports: ["websocket"], perMessageDeflate: false };
+if (redisUrl) {
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const { createClient } = await import("redis");
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  await Promise.all([pub.connect(), sub.connect()]);
+  options.adapter = createAdapter(pub, sub);
+}
+const io = new Server(http, options);
 io.on("connection", (socket) => {
   socket.on("bcast", (...args) => io.emit("bcast", ...args));
   socket.onAny((event, ...args) => {
