@@ -21,7 +21,10 @@
 # Defaults: 64x16 (throughput) and 64x1 (latency with one broadcast at a time).
 # One redis-server (Debian's) for the whole script, on a free loopback port, no
 # persistence (--save '' --appendonly no). Before each run the script waits until every
-# node has subscribed on Redis. Prints each run's JSON line, then the means (ranges).
+# node has subscribed on Redis. Latency from the timestamp the sender puts in each
+# broadcast: of every delivery (local, remote), of the first copy on the sending node and
+# on each other node, and of the last copy (the whole fan-out). Prints each run's JSON
+# line, then the means (ranges).
 # Exits 1 after the summary if a run lost or doubled deliveries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -93,6 +96,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# How busy each core is before anything of ours runs, over 2 s of /proc/stat.
+python3 - <<'PY'
+import time
+def cores():
+    return [list(map(int, l.split()[1:])) for l in open("/proc/stat") if l[:3] == "cpu" and l[3].isdigit()]
+a = cores(); time.sleep(2); b = cores()
+busy = [1 - ((y[3] + y[4]) - (x[3] + x[4])) / (sum(y) - sum(x)) for x, y in zip(a, b)]
+print("before the runs, cores busy: " + ", ".join(f"{x:.0%}" for x in busy))
+PY
 redis_port=$(free_port)
 taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --loglevel warning >/dev/null 2>&1 &
@@ -160,18 +172,19 @@ def stat(values, fmt="{:,.0f}"):
     return f"{fmt.format(mean)} ({fmt.format(min(values))} to {fmt.format(max(values))})"
 lost = []
 print("nodes | size x in flight | server | deliveries/s | per server CPU-s | server CPU-s | "
-      "redis CPU-s | local p50/p99 us | remote p50/p99 us | delivered")
+      "redis CPU-s | load CPU-s | local p50/p99 us | remote p50/p99 us | first copy on the "
+      "sending node p50/p99 | first copy on another node p50/p99 | complete p50/p99 | delivered")
 for (nodes, scenario, server), rs in runs.items():
     delivered = [r["delivered"] for r in rs]
     if any(d != 1 for d in delivered):
         lost.append(f"{nodes} nodes {scenario} {server}: delivered {delivered}")
     get = lambda key: [r[key] for r in rs]
+    pair = lambda name: f"{stat(get(name + '_p50_us'))} / {stat(get(name + '_p99_us'))}"
     print(f"{nodes} | {scenario} | {server} | {stat(get('per_second'))} | "
           f"{stat(get('per_server_cpu_s'))} | {stat(get('server_cpu_s'), '{:.2f}')} | "
-          f"{stat(get('redis_cpu_s'), '{:.2f}')} | "
-          f"{stat(get('local_p50_us'))} / {stat(get('local_p99_us'))} | "
-          f"{stat(get('remote_p50_us'))} / {stat(get('remote_p99_us'))} | "
-          f"{min(delivered)} to {max(delivered)}")
+          f"{stat(get('redis_cpu_s'), '{:.2f}')} | {stat(get('load_cpu_s'), '{:.2f}')} | "
+          f"{pair('local')} | {pair('remote')} | {pair('local_first')} | "
+          f"{pair('remote_first')} | {pair('complete')} | {min(delivered)} to {max(delivered)}")
 for line in lost:
     print(f"LOST OR DOUBLED DELIVERIES: {line}")
 sys.exit(1 if lost else 0)

@@ -16,7 +16,8 @@
 // the sequence tells each delivery's broadcast (a delivery of a broadcast not in flight
 // fails the run), the time gives its latency, from the sender's send to the client's
 // receipt, on this one process's clock. Latencies are kept apart for the clients of the
-// sending node (`local`) and of the other nodes (`remote`: through Redis).
+// sending node (`local`) and of the other nodes (`remote`: through Redis); besides every
+// delivery's, the first copy's on each node (`*_first`) and the last copy's (`complete`).
 //
 // Once every client is connected it prints the count to stderr, warms up for 1 s, then
 // counts deliveries for SECONDS and reads the CPU time (utime + stime of /proc/PID/stat) of
@@ -72,7 +73,17 @@ const receivedBy = new Uint32Array(n);
 // Broadcast `seq` is in flight in slot seq % depth, until `copies` of it reach n.
 const slotSeq = new Int32Array(depth).fill(-1);
 const copies = new Uint32Array(depth);
-const histograms = { local: new Uint32Array(MAX_LATENCY_US + 1), remote: new Uint32Array(MAX_LATENCY_US + 1) };
+// Latencies, µs: of every delivery (`local`, `remote`); of each broadcast's first copy on
+// the sending node and on each other node (`local_first`, `remote_first`: the hop to a node
+// and through it, before it has written to its other sockets); of its last copy anywhere
+// (`complete`: the whole fan-out).
+const histogram = () => new Uint32Array(MAX_LATENCY_US + 1);
+const histograms = {
+  local: histogram(), remote: histogram(), local_first: histogram(), remote_first: histogram(),
+  complete: histogram(),
+};
+// Whether broadcast slot s has reached node j yet: seen[s * nodes + j].
+const seen = new Uint8Array(depth * nodes);
 let nextSeq = 0;
 let sending = true;
 let inFlightNow = 0;
@@ -86,6 +97,7 @@ function sendBroadcast() {
     String(nowUs()).padStart(TIME_DIGITS, "0") + "x".repeat(bytes - SEQ_DIGITS - TIME_DIGITS);
   slotSeq[seq % depth] = seq;
   copies[seq % depth] = 0;
+  seen.fill(0, (seq % depth) * nodes, (seq % depth + 1) * nodes);
   inFlightNow += 1;
   sockets[0].send(sio ? `42${JSON.stringify(["bcast", argument])}` : argument);
 }
@@ -102,15 +114,22 @@ function onDelivery(index, data) {
   const slot = seq % depth;
   if (slotSeq[slot] !== seq) fail(`client ${index}: broadcast ${seq} was not in flight`);
   receivedBy[index] += 1;
+  let latency = 0;
   if (counting) {
     countedDeliveries += 1;
     let sent = 0;
     for (const end = k + TIME_DIGITS; k < end; k++) sent = sent * 10 + data[k] - 48;
-    const latency = Math.min(nowUs() - sent, MAX_LATENCY_US);
-    (index < perNode ? histograms.local : histograms.remote)[latency] += 1;
+    latency = Math.min(nowUs() - sent, MAX_LATENCY_US);
+    const node = Math.floor(index / perNode);
+    (node === 0 ? histograms.local : histograms.remote)[latency] += 1;
+    if (!seen[slot * nodes + node]) {
+      seen[slot * nodes + node] = 1;
+      (node === 0 ? histograms.local_first : histograms.remote_first)[latency] += 1;
+    }
   }
   copies[slot] += 1;
   if (copies[slot] === n) {
+    if (counting) histograms.complete[latency] += 1;
     slotSeq[slot] = -1;
     inFlightNow -= 1;
     if (sending) sendBroadcast();
@@ -218,8 +237,8 @@ function finish() {
     per_second: Math.round(deliveries / wall), per_server_cpu_s: Math.round(deliveries / cpu),
     server_cpu_s: round(cpu), node_cpu_s: nodeCpu.map(round), redis_cpu_s: round(redisCpu),
     load_cpu_s: round(own), cores_busy: cores,
-    local_p50_us: percentile(histograms.local, 0.5), local_p99_us: percentile(histograms.local, 0.99),
-    remote_p50_us: percentile(histograms.remote, 0.5), remote_p99_us: percentile(histograms.remote, 0.99),
+    ...Object.fromEntries(Object.entries(histograms).flatMap(([name, h]) => [
+      [`${name}_p50_us`, percentile(h, 0.5)], [`${name}_p99_us`, percentile(h, 0.99)]])),
     broadcasts, delivered: total / (broadcasts * n), least_per_client: least, most_per_client: most,
   }));
   process.exit(0);
