@@ -26,9 +26,9 @@
 // every client received every broadcast sent: `delivered` is deliveries / (broadcasts x
 // clients), 1 when none was lost or doubled. Prints one JSON line. Usage:
 //   node redis_broadcast_load.mjs PROTO ADDR,ADDR,... PID,PID,... REDIS_PID CLIENTS SIZE IN_FLIGHT SECONDS
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
+import { coreTimes, cpuSeconds, ownCpuSeconds } from "./measure.mjs";
 
 const [proto, addressList, pidList, redisPid, clients, size, inFlight, seconds] =
   process.argv.slice(2);
@@ -37,7 +37,6 @@ const pids = pidList.split(",");
 const [perNode, bytes, depth, duration] = [clients, size, inFlight, seconds].map(Number);
 const nodes = addresses.length;
 const n = perNode * nodes;
-const ticks = 100; // USER_HZ on Linux
 const SEQ_DIGITS = 8;
 const TIME_DIGITS = 12;
 const sio = proto === "sio";
@@ -48,24 +47,6 @@ const CONNECTING_AT_ONCE = 50;
 const MAX_LATENCY_US = 2_000_000; // histogram range, 1 µs buckets; beyond, counted at the top
 if (bytes < SEQ_DIGITS + TIME_DIGITS) throw new Error(`SIZE must be at least ${SEQ_DIGITS + TIME_DIGITS}`);
 
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / ticks;
-}
-// Busy and total jiffies of each core, from /proc/stat: how busy the machine was.
-function coreTimes() {
-  return readFileSync("/proc/stat", "utf8").split("\n")
-    .filter((line) => /^cpu\d/.test(line))
-    .map((line) => {
-      const t = line.split(/\s+/).slice(1).map(Number);
-      const total = t.reduce((a, b) => a + b, 0);
-      return { busy: total - t[3] - t[4], total }; // less idle and iowait
-    });
-}
-function ownCpuSeconds() {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-}
 const nowUs = () => Math.floor(performance.now() * 1000);
 
 const sockets = new Array(n);

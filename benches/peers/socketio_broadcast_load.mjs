@@ -15,35 +15,16 @@
 // sent: `delivered` is deliveries / (broadcasts x clients), 1 when none was lost. Prints
 // one JSON line. Usage:
 //   node socketio_broadcast_load.mjs ADDR SERVER_PID CLIENTS SIZE IN_FLIGHT SECONDS
-import { readFileSync } from "node:fs";
 import WebSocket from "ws";
+import { coreTimes, cpuSeconds, ownCpuSeconds } from "./measure.mjs";
 
 const [address, pid, clients, size, inFlight, seconds] = process.argv.slice(2);
 const [n, bytes, depth, duration] = [clients, size, inFlight, seconds].map(Number);
-const ticks = 100; // USER_HZ on Linux
 const SEQ_DIGITS = 8;
 const PREFIX = '42["bcast","'; // then the sequence number: its bytes start here
 const CONNECTING_AT_ONCE = 50;
 if (bytes < SEQ_DIGITS) throw new Error(`SIZE must be at least ${SEQ_DIGITS}`);
 
-function serverCpuSeconds() {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / ticks;
-}
-// Busy and total jiffies of each core, from /proc/stat: how busy the machine was.
-function coreTimes() {
-  return readFileSync("/proc/stat", "utf8").split("\n")
-    .filter((line) => /^cpu\d/.test(line))
-    .map((line) => {
-      const t = line.split(/\s+/).slice(1).map(Number);
-      const total = t.reduce((a, b) => a + b, 0);
-      return { busy: total - t[3] - t[4], total }; // less idle and iowait
-    });
-}
-function ownCpuSeconds() {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1e6;
-}
 
 const sockets = new Array(n);
 const receivedBy = new Uint32Array(n);
@@ -119,7 +100,7 @@ function start() {
   console.error(`CONNECTED ${connected}`);
   for (let k = 0; k < depth; k++) sendBroadcast();
   setTimeout(() => {
-    const cpu0 = serverCpuSeconds();
+    const cpu0 = cpuSeconds(pid);
     const own0 = ownCpuSeconds();
     const cores0 = coreTimes();
     const t0 = process.hrtime.bigint();
@@ -127,7 +108,7 @@ function start() {
     setTimeout(() => {
       counting = false;
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-      const cpu = serverCpuSeconds() - cpu0;
+      const cpu = cpuSeconds(pid) - cpu0;
       const own = ownCpuSeconds() - own0;
       const cores = coreTimes().map((c, i) =>
         Number(((c.busy - cores0[i].busy) / (c.total - cores0[i].total)).toFixed(2)));

@@ -5,18 +5,13 @@
 // and reads the server's CPU time (utime + stime of /proc/PID/stat) at both ends.
 // Prints one JSON line. Usage:
 //   node socketio_load.mjs ADDR SERVER_PID CONNECTIONS SIZE IN_FLIGHT SECONDS
-import { readFileSync } from "node:fs";
 import WebSocket from "ws";
+import { cpuSeconds } from "./measure.mjs";
 
 const [address, pid, connections, size, inFlight, seconds] = process.argv.slice(2);
 const [n, bytes, depth, duration] = [connections, size, inFlight, seconds].map(Number);
-const ticks = 100; // USER_HZ on Linux
 const packet = `42${JSON.stringify(["echo", "x".repeat(bytes)])}`;
 
-function cpuSeconds() {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / ticks;
-}
 
 let counting = false;
 let echoes = 0;
@@ -48,13 +43,13 @@ for (let i = 0; i < n; i++) {
 
 function start() {
   setTimeout(() => {
-    const cpu0 = cpuSeconds();
+    const cpu0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
     counting = true;
     setTimeout(() => {
       counting = false;
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-      const cpu = cpuSeconds() - cpu0;
+      const cpu = cpuSeconds(pid) - cpu0;
       console.log(JSON.stringify({
         connections: n, size: bytes, in_flight: depth, seconds: wall,
         echoes, server_cpu_s: cpu,
