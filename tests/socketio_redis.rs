@@ -127,6 +127,64 @@ fn two_of_our_nodes_share_broadcasts_rooms_joins_and_questions() {
     assert_eq!((a.adapter.malformed(), b.adapter.malformed()), (0, 0));
 }
 
+/// Server-side emits between two of our nodes: one heard by the other's handler, one
+/// answered by it; one with no handler there times out; a binary argument is refused.
+#[test]
+#[ignore = "needs redis-server (Debian's package; .ci/run installs it)"]
+fn server_side_emits_between_two_of_our_nodes() {
+    use rfc6455::redis::RequestError;
+    use serde_json::json;
+    let redis = RedisServer::start(&[]);
+    let a = RustNode::start(&redis.url());
+    let b = RustNode::start(&redis.url());
+    wait_for_nodes(redis.port, 2);
+    let (heard_to, heard) = channel();
+    let heard_to = std::sync::Mutex::new(heard_to);
+    b.main.on_server_side("hello", move |args, ack| {
+        let answered = ack.is_some();
+        heard_to
+            .lock()
+            .unwrap()
+            .send((args.clone(), answered))
+            .unwrap();
+        if let Some(ack) = ack {
+            ack.send(Data::from(json!({"from": "b", "got": args.len()})));
+        }
+    });
+    a.adapter
+        .server_side_emit("/", "hello", vec![Data::from("world")])
+        .unwrap();
+    assert_eq!(
+        heard.recv_timeout(PATIENCE).unwrap(),
+        (vec![Data::from("world")], false)
+    );
+    let answers = a
+        .adapter
+        .server_side_emit_with_ack(
+            "/",
+            "hello",
+            vec![Data::from(json!(1)), Data::from(json!(2))],
+        )
+        .unwrap();
+    assert_eq!(answers, vec![Data::from(json!({"from": "b", "got": 2}))]);
+    assert!(heard.recv_timeout(PATIENCE).unwrap().1, "with an ack");
+    // No handler for it on b: never answered, the question times out.
+    let config_timeout = Instant::now();
+    assert_eq!(
+        b.adapter.server_side_emit_with_ack("/", "nobody", vec![]),
+        Err(RequestError::Timeout {
+            answered: 0,
+            expected: 1
+        })
+    );
+    assert!(config_timeout.elapsed() >= Duration::from_secs(4));
+    assert_eq!(
+        a.adapter
+            .server_side_emit("/", "hello", vec![Data::Binary(vec![1u8].into())]),
+        Err(RequestError::BinaryArguments)
+    );
+}
+
 #[test]
 #[ignore = "needs redis-server (Debian's package; .ci/run installs it)"]
 fn while_redis_is_down_a_node_reaches_its_own_sockets_and_after_it_every_node_again() {

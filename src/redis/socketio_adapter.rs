@@ -36,10 +36,11 @@ use super::socketio_wire::{
     ALL_ROOMS, Channels, Incoming, REMOTE_DISCONNECT, REMOTE_FETCH, REMOTE_JOIN, REMOTE_LEAVE,
     RemoteBroadcast, Request, Selection, Target, decode_broadcast, decode_request, decode_response,
     encode_broadcast, encode_broadcast_ack, encode_client_count, encode_question, encode_response,
-    encode_selection_request, is_plain_event, strings,
+    encode_selection_request, encode_server_side_emit, is_plain_event, strings,
 };
 use crate::socketio::{
-    BroadcastOperator, ClusterAdapter, Data, Namespace, Packet, Socket, SocketIoServer,
+    BroadcastOperator, ClusterAdapter, Data, Namespace, Packet, ServerSideAck, Socket,
+    SocketIoServer,
 };
 
 /// How a server joins its Socket.IO cluster.
@@ -86,6 +87,9 @@ pub enum RequestError {
         /// The other nodes Redis counted.
         expected: usize,
     },
+    /// A server-side emit's argument is binary: its JSON request has no place for it.
+    #[error("a server-side emit's arguments travel as JSON: no binary")]
+    BinaryArguments,
 }
 
 /// A socket of any node of the cluster, as [`SocketIoAdapter::fetch_sockets`] finds it
@@ -132,7 +136,8 @@ struct Shared {
     dropped: AtomicU64,
     /// Messages not understood: not the adapter's format, an unknown namespace.
     malformed: AtomicU64,
-    /// Requests of a type this node does not answer (server-side emits).
+    /// Requests of a type this node does not know, and server-side events it has no
+    /// handler for.
     unsupported: AtomicU64,
     /// This node's questions waiting for answers, by request id.
     pending: Mutex<HashMap<String, Sender<BTreeMap<String, Data>>>>,
@@ -254,7 +259,9 @@ impl SocketIoAdapter {
         self.shared.malformed.load(Ordering::Relaxed)
     }
 
-    /// Requests of a type this node does not answer (server-side emits).
+    /// Requests of a type this node does not know, and server-side events of other nodes
+    /// it has no [`Namespace::on_server_side`] handler for (an awaited answer then never
+    /// comes from this node, as in the reference).
     pub fn unsupported(&self) -> u64 {
         self.shared.unsupported.load(Ordering::Relaxed)
     }
@@ -317,6 +324,43 @@ impl SocketIoAdapter {
         Ok(rooms)
     }
 
+    /// Emits `event` with `args` to the server-side handlers of `namespace` on every other
+    /// node (the reference's `serverSideEmit`; heard with
+    /// [`Namespace::on_server_side`], or `io.on(event, ...)` on a Node node). The arguments
+    /// travel as JSON: a binary one is refused ([`RequestError::BinaryArguments`]).
+    pub fn server_side_emit(
+        &self,
+        namespace: &str,
+        event: &str,
+        args: Vec<Data>,
+    ) -> Result<(), RequestError> {
+        let channels = self.channels(namespace)?;
+        let request = encode_server_side_emit(&self.shared.uid, None, event, args)
+            .ok_or(RequestError::BinaryArguments)?;
+        Ok(self.link.publish(channels.request, request)?)
+    }
+
+    /// [`server_side_emit`](Self::server_side_emit), awaiting every other node's answer
+    /// (the reference's `serverSideEmitWithAck`): the answers, one per node, in the order
+    /// they came. Waits and fails as [`fetch_sockets`](Self::fetch_sockets) does (a node
+    /// without a handler for `event` never answers, so the question times out, as in the
+    /// reference).
+    pub fn server_side_emit_with_ack(
+        &self,
+        namespace: &str,
+        event: &str,
+        args: Vec<Data>,
+    ) -> Result<Vec<Data>, RequestError> {
+        let uid = self.shared.uid.clone();
+        let answers = self.ask_with(namespace, |request_id| {
+            encode_server_side_emit(&uid, Some(request_id), event, args)
+        })?;
+        Ok(answers
+            .into_iter()
+            .map(|mut answer| answer.remove("data").unwrap_or_default())
+            .collect())
+    }
+
     fn channels(&self, namespace: &str) -> Result<Channels, RequestError> {
         self.shared
             .namespace(namespace)
@@ -348,6 +392,20 @@ impl SocketIoAdapter {
         request_type: u64,
         selection: &Selection,
     ) -> Result<Vec<BTreeMap<String, Data>>, RequestError> {
+        let uid = self.shared.uid.clone();
+        self.ask_with(namespace, |request_id| {
+            Some(encode_question(&uid, request_id, request_type, selection))
+        })
+    }
+
+    /// Publishes the question `question(request_id)` makes (none: it cannot be encoded)
+    /// to the other nodes of `namespace` and gathers one answer from each, by the
+    /// requests timeout.
+    fn ask_with(
+        &self,
+        namespace: &str,
+        question: impl FnOnce(&str) -> Option<Vec<u8>>,
+    ) -> Result<Vec<BTreeMap<String, Data>>, RequestError> {
         let channels = self.channels(namespace)?;
         let deadline = Instant::now() + self.requests_timeout;
         let expected = self.count_nodes(&channels, deadline)?.saturating_sub(1);
@@ -363,7 +421,7 @@ impl SocketIoAdapter {
             request_id: request_id.clone(),
         };
         lock(&self.shared.pending).insert(request_id.clone(), sender);
-        let request = encode_question(&self.shared.uid, &request_id, request_type, selection);
+        let request = question(&request_id).ok_or(RequestError::BinaryArguments)?;
         self.link.publish(channels.request, request)?;
         let mut gathered = Vec::with_capacity(expected);
         while gathered.len() < expected {
@@ -651,6 +709,29 @@ fn answer(shared: &Shared, namespace: &Namespace, channels: &Channels, incoming:
                         let _ = link.publish(channel, ack);
                     }
                 });
+            }
+        }
+        Request::ServerSideEmit {
+            request_id,
+            event,
+            args,
+        } => {
+            let ack = request_id.map(|request_id| {
+                let (link, channel) = (
+                    shared.link.get().cloned().unwrap_or_default(),
+                    channels.response.clone(),
+                );
+                ServerSideAck::new(move |value: Data| {
+                    let value = value.into_json().unwrap_or(Value::Null);
+                    let response = encode_response(&request_id, Some(("data", value)));
+                    if let Some(link) = link.upgrade() {
+                        // A full queue: the asking node times out, as for a slow node.
+                        let _ = link.publish(channel, response);
+                    }
+                })
+            });
+            if !namespace.server_side_emitted(&event, args, ack) {
+                shared.unsupported.fetch_add(1, Ordering::Relaxed);
             }
         }
         Request::Unsupported { .. } => {

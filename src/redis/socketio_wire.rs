@@ -41,6 +41,7 @@ pub(super) const REMOTE_JOIN: u64 = 2;
 pub(super) const REMOTE_LEAVE: u64 = 3;
 pub(super) const REMOTE_DISCONNECT: u64 = 4;
 pub(super) const REMOTE_FETCH: u64 = 5;
+pub(super) const SERVER_SIDE_EMIT: u64 = 6;
 pub(super) const BROADCAST: u64 = 7;
 pub(super) const BROADCAST_CLIENT_COUNT: u64 = 8;
 pub(super) const BROADCAST_ACK: u64 = 9;
@@ -247,7 +248,14 @@ pub(super) enum Request {
         selection: Selection,
         timeout: Duration,
     },
-    /// A type this node does not answer (server-side emits).
+    /// SERVER_SIDE_EMIT: an event for the namespace's server-side handlers (the
+    /// reference's `serverSideEmit`), with an answer awaited when it has a request id.
+    ServerSideEmit {
+        request_id: Option<String>,
+        event: String,
+        args: Vec<Data>,
+    },
+    /// A type this node does not know.
     Unsupported { request_type: u64 },
 }
 
@@ -348,12 +356,46 @@ pub(super) fn decode_request(bytes: Bytes) -> Option<Incoming> {
                 ),
             }
         }
+        SERVER_SIDE_EMIT => {
+            let Some(Data::Array(data)) = request.get("data") else {
+                return None;
+            };
+            let mut data = data.iter().cloned();
+            let Some(Data::String(event)) = data.next() else {
+                return None;
+            };
+            Request::ServerSideEmit {
+                request_id: request_id.clone(),
+                event,
+                args: data.collect(),
+            }
+        }
         request_type => Request::Unsupported { request_type },
     };
     Some(Incoming {
         uid: text("uid"),
         request,
     })
+}
+
+/// A server-side emit of this node (`{uid, type: 6, data: [event, ...args]}`, JSON, and
+/// `requestId` when answers are awaited); none if an argument is binary (the reference's
+/// JSON has no place for it).
+pub(super) fn encode_server_side_emit(
+    uid: &str,
+    request_id: Option<&str>,
+    event: &str,
+    args: Vec<Data>,
+) -> Option<Vec<u8>> {
+    let mut data = vec![Value::from(event)];
+    for arg in args {
+        data.push(arg.into_json()?);
+    }
+    let mut request = json!({"uid": uid, "type": SERVER_SIDE_EMIT, "data": data});
+    if let (Value::Object(fields), Some(request_id)) = (&mut request, request_id) {
+        fields.insert("requestId".to_owned(), Value::from(request_id));
+    }
+    Some(request.to_string().into_bytes())
 }
 
 /// A JSON request of this node to every node: a join, leave (`rooms`) or disconnect

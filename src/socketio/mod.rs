@@ -98,7 +98,8 @@ pub use packet::{
 };
 pub use server::{
     AckError, AckSender, Admission, BroadcastOperator, ClusterAdapter, ConnectError,
-    DisconnectReason, EmitError, Handshake, Namespace, Socket, SocketIoConfig, SocketIoServer,
+    DisconnectReason, EmitError, Handshake, Namespace, ServerSideAck, Socket, SocketIoConfig,
+    SocketIoServer,
 };
 
 /// The examples of docs/socketio.md, compiled as doctests.

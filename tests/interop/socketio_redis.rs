@@ -201,6 +201,46 @@ fn our_nodes_and_a_node_socketio_server_share_a_cluster_through_redis() {
     }
     assert!(rooms.contains(&n1.id()), "Node's sockets' own rooms");
 
+    // Server-side emits both ways: Node's serverSideEmitWithAck answered by both of ours,
+    // ours answered by the other of ours and by Node.
+    for (node_of_ours, name) in [(&a, "a"), (&b, "b")] {
+        node_of_ours.main.on_server_side("hello", move |args, ack| {
+            if let Some(ack) = ack {
+                ack.send(Data::from(json!({"from": name, "got": args.len()})));
+            }
+        });
+    }
+    let mut answers = command(&mut node, json!({"op": "server-side"}))
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    answers.sort_by_key(|answer| answer["from"].to_string());
+    assert_eq!(
+        answers,
+        vec![
+            json!({"from": "a", "got": 1}),
+            json!({"from": "b", "got": 1})
+        ],
+        "Node's serverSideEmitWithAck"
+    );
+    let mut ours: Vec<Value> = a
+        .adapter
+        .server_side_emit_with_ack("/", "hello", vec![Data::from("from a")])
+        .unwrap()
+        .into_iter()
+        .map(|answer| answer.into_json().unwrap())
+        .collect();
+    ours.sort_by_key(|answer| answer["from"].to_string());
+    assert_eq!(
+        ours,
+        vec![
+            json!({"from": "b", "got": 1}),
+            json!({"from": "node", "got": ["from a"]})
+        ],
+        "our server_side_emit_with_ack"
+    );
+    assert_eq!((a.adapter.unsupported(), b.adapter.unsupported()), (0, 0));
+
     assert_eq!((a.adapter.malformed(), b.adapter.malformed()), (0, 0));
     assert_eq!((a.adapter.dropped(), b.adapter.dropped()), (0, 0));
 }

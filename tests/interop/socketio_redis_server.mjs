@@ -36,6 +36,11 @@ const emitter = new Emitter(pub);
 io.on("connection", (socket) => {
   for (const room of socket.handshake.auth?.rooms ?? []) socket.join(room);
 });
+// Server-side events from the other nodes (ours, through serverSideEmit).
+io.on("hello", (...received) => {
+  const callback = typeof received[received.length - 1] === "function" ? received.pop() : null;
+  if (callback) callback({ from: "node", got: received });
+});
 
 const args = (list) =>
   (list ?? []).map((arg) => (arg && arg.$bin ? Buffer.from(arg.$bin) : arg));
@@ -66,6 +71,8 @@ async function run(command) {
       const answers = await io.timeout(command.timeout ?? 2000).emitWithAck("question");
       return answers.sort();
     }
+    case "server-side":
+      return await io.serverSideEmitWithAck("hello", "from node");
     case "rooms":
       return [...(await io.of("/").adapter.allRooms())].sort();
     case "join":

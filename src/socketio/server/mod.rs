@@ -48,7 +48,7 @@ use crate::socketio::{
 };
 
 pub use cluster::ClusterAdapter;
-pub use namespace::{Admission, BroadcastOperator, ConnectError, Namespace};
+pub use namespace::{Admission, BroadcastOperator, ConnectError, Namespace, ServerSideAck};
 pub use socket::{AckError, AckSender, DisconnectReason, EmitError, Handshake, Socket};
 
 use cluster::ClusterSlot;

@@ -19,6 +19,35 @@ use crate::socketio::server::{Wire, lock};
 use crate::socketio::{Data, EngineSendError, Packet};
 
 type ConnectionHandler = Arc<dyn Fn(&Socket) + Send + Sync>;
+type ServerSideHandler = Arc<dyn Fn(Vec<Data>, Option<ServerSideAck>) + Send + Sync>;
+
+/// The answer another server awaits for a server-side event it emitted with an ack (the
+/// reference's `serverSideEmitWithAck`): [`send`](Self::send) it once; dropped unsent,
+/// that server times out waiting for this one.
+pub struct ServerSideAck {
+    answer: Box<dyn FnOnce(Data) + Send>,
+}
+
+impl std::fmt::Debug for ServerSideAck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSideAck")
+    }
+}
+
+impl ServerSideAck {
+    /// An answer that `answer` carries to the asking server.
+    pub(crate) fn new(answer: impl FnOnce(Data) + Send + 'static) -> ServerSideAck {
+        ServerSideAck {
+            answer: Box::new(answer),
+        }
+    }
+
+    /// Answers with `value` (JSON: a binary part travels as `null`, the reference's
+    /// requests being JSON).
+    pub fn send(self, value: Data) {
+        (self.answer)(value);
+    }
+}
 /// What is done with the middlewares' answer.
 pub(crate) type Answered = Box<dyn FnOnce(Handshake, Result<(), ConnectError>) + Send>;
 
@@ -156,6 +185,8 @@ pub(crate) struct NamespaceInner {
     middlewares: RwLock<Vec<Middleware>>,
     connection: RwLock<Option<ConnectionHandler>>,
     adapter: Mutex<Adapter>,
+    /// The handlers of events other servers emit to this namespace.
+    server_side: RwLock<BTreeMap<String, ServerSideHandler>>,
     /// The server's cluster adapter, if it has one.
     cluster: ClusterSlot,
 }
@@ -167,6 +198,7 @@ impl NamespaceInner {
             middlewares: RwLock::new(Vec::new()),
             connection: RwLock::new(None),
             adapter: Mutex::new(Adapter::default()),
+            server_side: RwLock::new(BTreeMap::new()),
             cluster,
         }
     }
@@ -351,6 +383,49 @@ impl Namespace {
     /// A broadcast to every socket of this node only ([`BroadcastOperator::local`]).
     pub fn local(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.inner.clone()).local()
+    }
+
+    /// Calls `handler` for each server-side event `event` another server of the cluster
+    /// emits to this namespace (the reference's `serverSideEmit`, heard with
+    /// `io.on(event, ...)`), with its arguments and, if that server awaits an answer, the
+    /// [`ServerSideAck`] to send it. One handler per name: a second replaces the first.
+    /// Emitting them is the cluster adapter's
+    /// ([`redis::SocketIoAdapter::server_side_emit`](crate::redis::SocketIoAdapter::server_side_emit)).
+    pub fn on_server_side(
+        &self,
+        event: impl Into<String>,
+        handler: impl Fn(Vec<Data>, Option<ServerSideAck>) + Send + Sync + 'static,
+    ) -> &Namespace {
+        self.inner
+            .server_side
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(event.into(), Arc::new(handler));
+        self
+    }
+
+    /// Another server's server-side event: to its handler, if there is one (without one,
+    /// an awaited answer is never sent, as in the reference).
+    pub(crate) fn server_side_emitted(
+        &self,
+        event: &str,
+        args: Vec<Data>,
+        ack: Option<ServerSideAck>,
+    ) -> bool {
+        let handler = self
+            .inner
+            .server_side
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(event)
+            .cloned();
+        match handler {
+            Some(handler) => {
+                handler(args, ack);
+                true
+            }
+            None => false,
+        }
     }
 
     /// A volatile broadcast to every socket ([`BroadcastOperator::volatile`]).
