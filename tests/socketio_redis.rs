@@ -249,3 +249,138 @@ fn while_redis_is_down_a_node_reaches_its_own_sockets_and_after_it_every_node_ag
     .into();
     assert_eq!(after, want, "every node again, once each");
 }
+
+/// A Socket.IO node whose process dies is gone from the next `fetch_sockets`: Redis closed
+/// its connections, so `PUBSUB NUMSUB` no longer counts it among the nodes to wait for.
+#[test]
+#[ignore = "needs redis-server (Debian's package; .ci/run installs it)"]
+fn a_socketio_node_that_dies_is_gone_from_the_next_fetch() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let redis = RedisServer::start(&[]);
+    let a = RustNode::start(&redis.url());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let exe = std::env::current_exe().unwrap();
+    let echo = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/socketio_echo");
+    let mut other = Command::new(&echo)
+        .args([&format!("127.0.0.1:{port}"), "--redis", &redis.url()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} ({e}): cargo build --example socketio_echo",
+                echo.display()
+            )
+        });
+    let mut banner = String::new();
+    let mut lines = BufReader::new(other.stdout.take().unwrap());
+    lines.read_line(&mut banner).unwrap();
+    assert!(banner.contains("socket.io echo server"), "{banner}");
+    // Drained, so that the example never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.lines() {});
+    wait_for_nodes(redis.port, 2);
+    let (news, _received) = channel();
+    let remote = Listener::connect("r1", &format!("http://127.0.0.1:{port}"), &[], &news);
+    wait_until("the other node's socket", || remote.socket.connected());
+    let remote_id = remote.id();
+    let fetched = a
+        .adapter
+        .fetch_sockets(&a.main.to(remote_id.clone()))
+        .unwrap();
+    assert_eq!(fetched.len(), 1, "listed while its node lives");
+    other.kill().unwrap();
+    other.wait().unwrap();
+    let killed = Instant::now();
+    loop {
+        match a.adapter.fetch_sockets(&a.main.to(remote_id.clone())) {
+            Ok(sockets) if sockets.is_empty() => break,
+            _ => assert!(
+                killed.elapsed() < Duration::from_secs(2),
+                "the dead node still counts"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    println!(
+        "the killed node was gone from fetch_sockets after {:?}",
+        killed.elapsed()
+    );
+    assert_eq!(a.adapter.server_count("/"), Ok(1));
+}
+
+/// A slow Socket.IO node (its one loop held) drops the other nodes' broadcasts its command
+/// queue cannot take and counts them (`SocketIoAdapter::refused`): bounded by
+/// `max_command_queue`, whatever the others send.
+#[test]
+#[ignore = "needs redis-server (Debian's package; .ci/run installs it)"]
+fn a_slow_socketio_node_drops_what_it_cannot_take_and_counts_it() {
+    use rfc6455::events::{Handlers, Server};
+    use rfc6455::redis::{SocketIoAdapter, SocketIoAdapterConfig};
+    use rfc6455::socketio::{SocketIoConfig, SocketIoServer};
+    use std::sync::{Arc, Mutex};
+    let redis = RedisServer::start(&[]);
+    let a = RustNode::start(&redis.url());
+    // Node b: one loop, a 256 KiB command queue, a plain WebSocket whose handler holds it.
+    let (held_to, held) = channel();
+    let (release, released) = channel::<()>();
+    let (held_to, released) = (Mutex::new(held_to), Arc::new(Mutex::new(released)));
+    let handlers = Handlers::<()>::new().on_message(move |_, _| {
+        held_to.lock().unwrap().send(()).unwrap();
+        released.lock().unwrap().recv_timeout(PATIENCE).unwrap();
+    });
+    let config = rfc6455::Config {
+        max_command_queue: 256 << 10,
+        ..rfc6455::Config::default()
+    };
+    let io = SocketIoServer::new(SocketIoConfig::default()).unwrap();
+    let b_adapter =
+        SocketIoAdapter::attach(&redis.url(), &io, SocketIoAdapterConfig::default()).unwrap();
+    let b = support::start(io.attach(Server::new(handlers).workers(1).config(config)));
+    wait_for_nodes(redis.port, 2);
+    let (news, received) = channel();
+    let member = Listener::connect(
+        "b1",
+        &format!("http://{}", b.local_addr().unwrap()),
+        &[],
+        &news,
+    );
+    wait_until("b1 connected", || member.socket.connected());
+    a.main.emit("news", vec![Data::from("ready?")]).unwrap();
+    assert_eq!(received.recv_timeout(PATIENCE).unwrap().0, "b1");
+    let url = format!("ws://{}/hold", b.local_addr().unwrap());
+    let (mut holder, _) = rfc6455::blocking::WebSocket::connect(&url).unwrap();
+    holder.send("hold the loop").unwrap();
+    held.recv_timeout(PATIENCE).unwrap();
+    let chunk = "x".repeat(64 << 10);
+    for _ in 0..64 {
+        a.main
+            .emit("news", vec![Data::from(chunk.as_str())])
+            .unwrap();
+    }
+    wait_until("b refused most", || b_adapter.refused() >= 59);
+    let refused = b_adapter.refused();
+    release.send(()).unwrap();
+    // What b took in before its queue filled (at most the queue's 256 KiB) arrives.
+    let mut arrived = 0;
+    loop {
+        a.main.emit("news", vec![Data::from("end")]).unwrap();
+        let (_, args) = received.recv_timeout(PATIENCE).unwrap();
+        if args == [Data::from("end")] {
+            break;
+        }
+        arrived += 1;
+    }
+    assert!(
+        arrived <= 5 && arrived + refused as usize >= 64,
+        "{arrived} + {refused}"
+    );
+}

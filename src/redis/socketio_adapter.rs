@@ -39,7 +39,7 @@ use super::socketio_wire::{
     encode_selection_request, encode_server_side_emit, is_plain_event, strings,
 };
 use crate::socketio::{
-    BroadcastOperator, ClusterAdapter, Data, Namespace, Packet, ServerSideAck, Socket,
+    BroadcastOperator, ClusterAdapter, Data, EmitError, Namespace, Packet, ServerSideAck, Socket,
     SocketIoServer,
 };
 
@@ -139,6 +139,8 @@ struct Shared {
     /// Requests of a type this node does not know, and server-side events it has no
     /// handler for.
     unsupported: AtomicU64,
+    /// Other nodes' broadcasts this node's loops refused, their command queues full.
+    refused: AtomicU64,
     /// This node's questions waiting for answers, by request id.
     pending: Mutex<HashMap<String, Sender<BTreeMap<String, Data>>>>,
 }
@@ -219,6 +221,7 @@ impl SocketIoAdapter {
             dropped: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
             unsupported: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             pending: Mutex::new(HashMap::new()),
         });
         let receiving = shared.clone();
@@ -251,6 +254,14 @@ impl SocketIoAdapter {
     /// ([`PubSubConfig::max_queued_bytes`]).
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Other nodes' broadcasts that did not reach some of this node's sockets because a
+    /// loop of this node was so far behind that its command queue was full
+    /// ([`Config::max_command_queue`](crate::Config::max_command_queue)): a slow node drops
+    /// what it cannot take, so its memory stays bounded.
+    pub fn refused(&self) -> u64 {
+        self.shared.refused.load(Ordering::Relaxed)
     }
 
     /// Messages from the cluster's channels that were not understood (not the adapter's
@@ -605,8 +616,13 @@ fn deliver(shared: &Shared, channel: &[u8], broadcast: RemoteBroadcast) {
     if broadcast.volatile {
         operator = operator.volatile();
     }
-    if operator.emit(&broadcast.event, broadcast.args).is_err() {
-        shared.malformed(); // a reserved event name, say
+    match operator.emit(&broadcast.event, broadcast.args) {
+        Ok(()) => {}
+        // A loop far behind: its share is dropped there, and counted.
+        Err(EmitError::Send(_)) => {
+            shared.refused.fetch_add(1, Ordering::Relaxed);
+        }
+        Err(_) => shared.malformed(), // a reserved event name, say
     }
 }
 
