@@ -720,7 +720,39 @@ mod tests {
         );
         assert_eq!(
             decode(json!({"type": 6, "data": ["e"]})).request,
-            Request::Unsupported { request_type: 6 }
+            Request::ServerSideEmit {
+                request_id: None,
+                event: "e".into(),
+                args: vec![]
+            }
+        );
+        assert_eq!(
+            decode(json!({"type": 6, "requestId": "q", "data": ["e", 1, "two"]})).request,
+            Request::ServerSideEmit {
+                request_id: Some("q".into()),
+                event: "e".into(),
+                args: vec![Data::from(json!(1)), Data::from("two")]
+            }
+        );
+        assert_eq!(
+            decode(json!({"type": 42})).request,
+            Request::Unsupported { request_type: 42 }
+        );
+        // A server-side emit without an event name is no request.
+        assert_eq!(decode_request(Bytes::from(r#"{"type":6,"data":[]}"#)), None);
+        // Ours encode to what decodes back; binary has no JSON form.
+        let ours = encode_server_side_emit("n", Some("q"), "e", vec![Data::from("a")]).unwrap();
+        assert_eq!(
+            decode_request(Bytes::from(ours)).unwrap().request,
+            Request::ServerSideEmit {
+                request_id: Some("q".into()),
+                event: "e".into(),
+                args: vec![Data::from("a")]
+            }
+        );
+        assert_eq!(
+            encode_server_side_emit("n", None, "e", vec![Data::Binary(vec![1u8].into())]),
+            None
         );
         // The adapter's msgpack requests (broadcasts with acks).
         let mut bytes = Vec::new();
