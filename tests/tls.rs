@@ -396,6 +396,8 @@ fn a_server_config_of_ones_own_works_and_the_client_sends_sni() {
         .map(Result::unwrap)
         .collect();
     let key = PrivateKeyDer::from_pem_slice(certs.key.as_bytes()).unwrap();
+    // The crate's provider (see src/tls.rs for why *ring*, deprecated or not).
+    #[allow(deprecated)]
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let signer = provider.key_provider.load_private_key(key).unwrap();
     let resolver = std::sync::Arc::new(RecordingResolver {
