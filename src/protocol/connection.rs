@@ -90,6 +90,17 @@ struct IncomingFrame {
 }
 
 impl IncomingFrame {
+    /// Its payload is text to validate as it arrives: a text frame, or a continuation of
+    /// the text `message` in progress; not when compressed (validated after inflation).
+    fn is_text(&self, message: Option<&IncomingMessage>) -> bool {
+        !self.compressed
+            && match self.header.opcode {
+                OpCode::Text => true,
+                OpCode::Continuation => message.is_some_and(|m| m.kind == MessageKind::Text),
+                _ => false,
+            }
+    }
+
     /// The payload's length: checked against the limits when the header arrived, so it
     /// fits in memory (and in a `usize`).
     fn len(&self) -> usize {
@@ -225,17 +236,20 @@ impl Connection {
     }
 
     /// Our role.
+    #[inline]
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// The connection's state.
+    #[inline]
     pub fn state(&self) -> State {
         self.state
     }
 
     /// True once the close handshake is over or the connection failed: after the output is
     /// written, the transport should be closed.
+    #[inline]
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed | State::Failed)
     }
@@ -255,6 +269,7 @@ impl Connection {
     /// After the write, report how much was taken with
     /// [`advance_output`](Self::advance_output). Frames queued by reference (a broadcast,
     /// a large payload) are slices of their own, so writing them copies nothing.
+    #[inline]
     pub fn output_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         self.output.io_slices(dst)
     }
@@ -263,9 +278,12 @@ impl Connection {
     ///
     /// # Panics
     /// If `n` is more than [`buffered_amount`](Self::buffered_amount).
+    #[inline]
     pub fn advance_output(&mut self, n: usize) {
         self.output.advance(n);
-        self.answer_latest_ping();
+        if self.unanswered_ping.is_some() {
+            self.answer_latest_ping();
+        }
     }
 
     /// Once the output has drained, answers the latest ping that arrived meanwhile.
@@ -289,6 +307,7 @@ impl Connection {
     }
 
     /// Bytes queued and not yet written (as the browser API's `bufferedAmount`).
+    #[inline]
     pub fn buffered_amount(&self) -> usize {
         self.output.len()
     }

@@ -18,6 +18,7 @@ use super::{
 use crate::error::{CapacityError, Error, ProtocolError};
 use crate::frame::{FrameHeader, MAX_CONTROL_PAYLOAD, OpCode, RSV1, apply_mask};
 use crate::protocol::close::parse_close_payload;
+use crate::protocol::utf8::Utf8Validator;
 use crate::protocol::{CloseCode, Event, Message, Text};
 
 impl Connection {
@@ -65,12 +66,14 @@ impl Connection {
     /// then tells how many bytes it appended with [`received`](Self::received). Bytes
     /// appended to a closed connection are dropped there.
     #[cfg(all(feature = "tokio", not(rfc6455_zeroed_reads)))]
+    #[inline]
     pub(crate) fn input_mut(&mut self) -> &mut BytesMut {
         &mut self.input
     }
 
     /// `n` bytes were appended through [`input_mut`](Self::input_mut).
     #[cfg(all(feature = "tokio", not(rfc6455_zeroed_reads)))]
+    #[inline]
     pub(crate) fn received(&mut self, n: usize) {
         if self.is_closed() {
             self.input.clear();
@@ -92,6 +95,7 @@ impl Connection {
     /// no frame has started (its header has not fully arrived). A driver can size its next
     /// read with it, and keep room for it with the incomplete frame's bytes.
     #[cfg(any(test, feature = "server", feature = "tokio"))]
+    #[inline]
     pub(crate) fn frame_bytes_missing(&self) -> usize {
         self.frame
             .map_or(0, |frame| frame.len().saturating_sub(self.input.len()))
@@ -103,7 +107,17 @@ impl Connection {
     /// matching code (1002 protocol error, 1007 invalid UTF-8, 1009 too big) is queued in
     /// the output, the state becomes [`Failed`](State::Failed), and the error says exactly
     /// what was wrong. After that, `Ok(None)` forever.
+    #[inline]
     pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
+        // Nothing received and no timer ran out: no event (the common answer once the
+        // input is drained), without the parser's work.
+        if self.input.is_empty() && self.timers.expired.is_none() {
+            return Ok(None);
+        }
+        self.parse_event()
+    }
+
+    fn parse_event(&mut self) -> Result<Option<Event>, Error> {
         if let Some(timeout) = self.timers.expired.take() {
             return Err(timeout.into());
         }
@@ -124,14 +138,29 @@ impl Connection {
                     None => return Ok(None),
                     Some((header, header_len)) => {
                         let frame = self.start_frame(header)?;
+                        if self.input.len() - header_len >= frame.len() {
+                            // The whole frame is here (the common case): taken out with
+                            // its header in one split, checked there.
+                            let mut whole = self.input.split_to(header_len + frame.len());
+                            let payload = whole.get_mut(header_len..).unwrap_or_default();
+                            let text = frame.is_text(self.message.as_deref());
+                            check_payload(&frame, text, payload, 0, &mut self.incoming_utf8)?;
+                            let mut payload = whole.freeze();
+                            payload.advance(header_len);
+                            match self.finish_frame(frame, payload)? {
+                                Some(event) => return Ok(Some(event)),
+                                None => continue,
+                            }
+                        }
                         self.input.advance(header_len);
-                        self.frame = Some(frame);
                         frame
                     }
                 },
             };
-            self.unmask_arrived(frame)?;
+            let unmasked = self.unmask_arrived(frame)?;
             if self.input.len() < frame.len() {
+                // Kept until the rest arrives.
+                self.frame = Some(IncomingFrame { unmasked, ..frame });
                 return Ok(None);
             }
             self.frame = None;
@@ -207,38 +236,18 @@ impl Connection {
         })
     }
 
-    /// Unmasks the part of the current frame's payload that has arrived since the last
-    /// call and, inside a text message, validates it: invalid UTF-8 fails the connection
-    /// at the first bad byte, not at the end of the frame.
-    fn unmask_arrived(&mut self, frame: IncomingFrame) -> Result<(), Error> {
+    /// Unmasks and checks the part of a frame's payload that has arrived since the last
+    /// call (see [`check_payload`]); returns how much of it is unmasked now.
+    fn unmask_arrived(&mut self, frame: IncomingFrame) -> Result<usize, Error> {
         let arrived = self.input.len().min(frame.len());
         if arrived <= frame.unmasked {
-            return Ok(());
+            return Ok(frame.unmasked);
         }
-        let Some(fresh) = self.input.get_mut(frame.unmasked..arrived) else {
-            return Ok(());
-        };
-        if let Some(key) = frame.header.mask {
-            apply_mask(fresh, key, frame.unmasked);
+        if let Some(fresh) = self.input.get_mut(frame.unmasked..arrived) {
+            let text = frame.is_text(self.message.as_deref());
+            check_payload(&frame, text, fresh, frame.unmasked, &mut self.incoming_utf8)?;
         }
-        // A compressed payload is validated after inflation, not here.
-        let is_text = !frame.compressed
-            && match frame.header.opcode {
-                OpCode::Text => true,
-                OpCode::Continuation => {
-                    matches!(&self.message, Some(m) if m.kind == MessageKind::Text)
-                }
-                _ => false,
-            };
-        if is_text {
-            self.incoming_utf8
-                .feed(fresh)
-                .map_err(|_| ProtocolError::InvalidUtf8)?;
-        }
-        if let Some(current) = &mut self.frame {
-            current.unmasked = arrived;
-        }
-        Ok(())
+        Ok(arrived)
     }
 
     /// Acts on a complete frame; returns the event it completes, if any.
@@ -405,6 +414,25 @@ impl Connection {
         self.message = None;
         error
     }
+}
+
+/// Unmasks `fresh`, a frame's payload from byte `offset` on, and, if it is `text`,
+/// validates it: invalid UTF-8 fails the connection at the first bad byte, not at the end
+/// of the frame.
+fn check_payload(
+    frame: &IncomingFrame,
+    text: bool,
+    fresh: &mut [u8],
+    offset: usize,
+    utf8: &mut Utf8Validator,
+) -> Result<(), Error> {
+    if let Some(key) = frame.header.mask {
+        apply_mask(fresh, key, offset);
+    }
+    if text {
+        utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+    }
+    Ok(())
 }
 
 fn truncate_at_char_boundary(text: &str, max: usize) -> &str {
