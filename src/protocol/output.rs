@@ -53,6 +53,7 @@ impl Output {
         }
     }
 
+    #[inline]
     fn open_tail(&self) -> &[u8] {
         self.tail.get(self.open..).unwrap_or_default()
     }
@@ -93,11 +94,28 @@ impl Output {
         self.segments.push_back(Segment::Shared(bytes));
     }
 
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     pub(crate) fn io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let open = self.open_tail();
+        // Most often only small frames are queued: one slice, without walking the queue.
+        if self.segments.is_empty() {
+            return match dst.first_mut() {
+                Some(slot) if !open.is_empty() => {
+                    *slot = IoSlice::new(open);
+                    1
+                }
+                _ => 0,
+            };
+        }
+        self.queued_io_slices(dst)
+    }
+
+    fn queued_io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let open = self.open_tail();
         let open = (!open.is_empty()).then_some(open);
         let all = self
@@ -117,13 +135,26 @@ impl Output {
     ///
     /// # Panics
     /// If `n` is more than [`len`](Self::len): that is a bug in the caller.
-    pub(crate) fn advance(&mut self, mut n: usize) {
+    #[inline]
+    pub(crate) fn advance(&mut self, n: usize) {
         assert!(
             n <= self.len,
             "advance_output({n}) past the {} buffered bytes",
             self.len
         );
         self.len -= n;
+        if self.segments.is_empty() {
+            self.open += n;
+        } else {
+            self.advance_segments(n);
+        }
+        if self.len == 0 {
+            self.tail.clear();
+            self.open = 0;
+        }
+    }
+
+    fn advance_segments(&mut self, mut n: usize) {
         while n > 0 {
             match self.segments.front_mut() {
                 Some(Segment::Tail { start, end }) => {
@@ -147,10 +178,6 @@ impl Output {
                     n = 0;
                 }
             }
-        }
-        if self.len == 0 {
-            self.tail.clear();
-            self.open = 0;
         }
     }
 
