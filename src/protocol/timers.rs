@@ -38,6 +38,7 @@ pub(crate) enum Due {
 }
 
 #[derive(Debug, Clone)]
+#[cfg_attr(test, derive(PartialEq, Eq))]
 pub(crate) struct ProtocolTimers {
     /// When the running timer started; `None` until time is first handed in.
     since: Option<Instant>,
@@ -110,6 +111,21 @@ impl ProtocolTimers {
             Phase::Closing => Some(after(since, self.close_timeout)),
             Phase::Done => None,
         }
+    }
+
+    /// While open, bytes arrived since time was last handed in: the keep-alive restarts at
+    /// `now` (at least a millisecond from being due, so nothing is), and true is returned;
+    /// false, changing nothing, if nothing arrived. The same as [`expire`](Self::expire)
+    /// in the open phase, for the call a driver makes after every read.
+    #[inline]
+    pub(crate) fn restart_if_heard(&mut self, now: Instant) -> bool {
+        if !self.heard {
+            return false;
+        }
+        self.heard = false;
+        self.since = Some(now);
+        self.ping_outstanding = false;
+        true
     }
 
     /// Hands in the time: stamps what happened since the last call with `now`, then says
@@ -213,6 +229,34 @@ mod tests {
         assert_eq!(timers.deadline(Phase::Open), Some(at(t0, 300)));
     }
 
+    #[test]
+    fn restarting_on_bytes_heard_leaves_the_timers_as_expire_would() {
+        let t0 = Instant::now();
+        for ping_out in [false, true] {
+            let mut fast = timers(Some(100), 50, 30);
+            fast.expire(t0, Phase::Open);
+            if ping_out {
+                fast.ping_sent(at(t0, 100));
+            }
+            // Nothing heard: no change, and the full check must run.
+            assert!(!fast.restart_if_heard(at(t0, 120)));
+            assert_eq!(fast, {
+                let mut again = timers(Some(100), 50, 30);
+                again.expire(t0, Phase::Open);
+                if ping_out {
+                    again.ping_sent(at(t0, 100));
+                }
+                again
+            });
+            let mut slow = fast.clone();
+            fast.heard();
+            slow.heard();
+            assert!(fast.restart_if_heard(at(t0, 120)));
+            assert_eq!(slow.expire(at(t0, 120), Phase::Open), None);
+            assert_eq!(fast, slow);
+            assert_eq!(fast.deadline(Phase::Open), Some(at(t0, 220)));
+        }
+    }
     #[test]
     fn the_close_timer_starts_when_the_close_frame_is_stamped() {
         let t0 = Instant::now();

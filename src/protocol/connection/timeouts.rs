@@ -43,7 +43,17 @@ impl Connection {
     /// assert_eq!(connection.state(), State::Failed);
     /// assert!(matches!(connection.poll_event(), Err(Error::Timeout(Timeout::Pong))));
     /// ```
+    #[inline]
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Bytes came while open (a driver hands the time in after each read): the
+        // keep-alive restarts, nothing else can be due.
+        if self.state == State::Open && self.timers.restart_if_heard(now) {
+            return;
+        }
+        self.run_timers(now);
+    }
+
+    fn run_timers(&mut self, now: Instant) {
         match self.timers.expire(now, self.timer_phase()) {
             None => {}
             Some(Due::KeepAlive) => {
