@@ -8,7 +8,7 @@
     clippy::panic
 )]
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes};
 
 use super::{Connection, MessageKind, Role, SHARE_PAYLOADS_FROM, State};
 use crate::error::{Error, UsageError};
@@ -260,8 +260,17 @@ impl Connection {
         };
         let mut head = [0u8; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
-        let head = head.get(..head_len).unwrap_or_default();
         let tail = self.output.tail_mut();
+        if let ([first, second, ..], 2, None) = (head, head_len, mask) {
+            // The common frame, a server's of up to 125 bytes: its two header bytes are
+            // stored as one word, and only the payload is copied.
+            tail.reserve(2 + payload.len());
+            tail.put_u16(u16::from_be_bytes([first, second]));
+            tail.extend_from_slice(payload);
+            self.output.appended(2 + payload.len());
+            return Ok(());
+        }
+        let head = head.get(..head_len).unwrap_or_default();
         tail.reserve(head.len() + payload.len());
         tail.extend_from_slice(head);
         let payload_start = tail.len();

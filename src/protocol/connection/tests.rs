@@ -580,6 +580,28 @@ fn sends_are_framed_and_checked() {
 }
 
 #[test]
+fn a_server_frames_every_length_encoding_with_the_shortest_header() {
+    // 125 is the last length in the header's own byte (the two-byte fast path), 126 the
+    // first with a 16-bit length, 65536 the first with a 64-bit one.
+    for size in [0usize, 1, 124, 125, 126, 127, 65535, 65536] {
+        let mut connection = server();
+        let payload = vec![5u8; size];
+        connection.send(payload.as_slice()).unwrap();
+        connection
+            .send_fragment(MessageKind::Text, &vec![b'a'; size], false)
+            .unwrap();
+        connection
+            .send_fragment(MessageKind::Text, b"", true)
+            .unwrap();
+        let mut expected = frame_bytes(true, 0, 2, &payload, None);
+        expected.extend(frame_bytes(false, 0, 1, &vec![b'a'; size], None));
+        expected.extend(frame_bytes(true, 0, 0, b"", None));
+        assert_eq!(connection.buffered_amount(), expected.len(), "size {size}");
+        assert_eq!(drain(&mut connection), expected, "size {size}");
+    }
+}
+
+#[test]
 fn fragmented_sends_keep_their_order_and_kind() {
     let mut connection = server();
     connection
