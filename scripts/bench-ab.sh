@@ -12,6 +12,7 @@
 # arguments, and those of benches/peers' echo servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/wait-for-port.sh
 runs=5
 scenarios=1x16x1,1x16x16,100x16x1,100x16x16,1000x16x1,100x1024x1,100x1024x4,10x65536x1,10x65536x4,1x1048576x1
 while [ $# -gt 0 ]; do
@@ -40,10 +41,7 @@ for scenario in "${wanted[@]}"; do
       port=$((port + 1))
       taskset -c 0 "${binaries[$index]}" "127.0.0.1:$port" >/dev/null 2>&1 &
       server=$!
-      for _ in $(seq 1 50); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-        sleep 0.1
-      done
+      wait_for_port "$port"
       result=$(taskset -c 1 "$load" --url "ws://127.0.0.1:$port/" --connections "$connections" \
         --size "$size" --in-flight "$in_flight" --seconds 4 --warmup 1 --server-pid "$server")
       kill "$server"; wait "$server" 2>/dev/null || true; server=""

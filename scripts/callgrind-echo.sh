@@ -10,6 +10,7 @@
 # `BINARY 127.0.0.1:PORT`, as scripts/bench-ab.sh starts it. Needs valgrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/wait-for-port.sh
 if [ $# -lt 2 ]; then sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; fi
 name=$1 binary=$2 connections=${3:-100} size=${4:-16} in_flight=${5:-1}
 cargo build --release --bench load >/dev/null 2>&1 || cargo build --release --bench load
@@ -21,10 +22,7 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$out"' EXIT
 taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out" \
   "$binary" "127.0.0.1:$port" >/dev/null 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null && break
-  sleep 0.1
-done
+wait_for_port "$port"
 result=$(taskset -c 1 "$load" --url "ws://127.0.0.1:$port/" --connections "$connections" \
   --size "$size" --in-flight "$in_flight" --seconds 6 --warmup 0 --server-pid "$server")
 # SIGTERM: callgrind writes its profile as the server exits.
