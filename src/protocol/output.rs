@@ -112,11 +112,11 @@ impl Output {
                 _ => 0,
             };
         }
-        self.queued_io_slices(dst)
+        self.queued_io_slices(open, dst)
     }
 
-    fn queued_io_slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let open = self.open_tail();
+    /// The queued segments, then the `open` tail after them, as many as `dst` holds.
+    fn queued_io_slices<'a>(&'a self, open: &'a [u8], dst: &mut [IoSlice<'a>]) -> usize {
         let open = (!open.is_empty()).then_some(open);
         let all = self
             .segments

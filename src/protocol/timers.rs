@@ -123,9 +123,14 @@ impl ProtocolTimers {
             return false;
         }
         self.heard = false;
+        self.restart_keep_alive(now);
+        true
+    }
+
+    /// The keep-alive runs again from `now`, and a ping sent before is no longer waited for.
+    fn restart_keep_alive(&mut self, now: Instant) {
         self.since = Some(now);
         self.ping_outstanding = false;
-        true
     }
 
     /// Hands in the time: stamps what happened since the last call with `now`, then says
@@ -136,10 +141,7 @@ impl ProtocolTimers {
         let heard = std::mem::take(&mut self.heard);
         let close_queued = std::mem::take(&mut self.close_queued);
         match phase {
-            Phase::Open if first || heard => {
-                self.since = Some(now);
-                self.ping_outstanding = false;
-            }
+            Phase::Open if first || heard => self.restart_keep_alive(now),
             Phase::Closing if first || close_queued => self.since = Some(now),
             _ if first => self.since = Some(now),
             _ => {}
@@ -257,6 +259,7 @@ mod tests {
             assert_eq!(fast.deadline(Phase::Open), Some(at(t0, 220)));
         }
     }
+
     #[test]
     fn the_close_timer_starts_when_the_close_frame_is_stamped() {
         let t0 = Instant::now();
