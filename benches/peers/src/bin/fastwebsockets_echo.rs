@@ -48,9 +48,7 @@ fn main() -> std::io::Result<()> {
     let address = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:9302".to_owned());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
+    let runtime = rfc6455_bench_peers::current_thread_runtime()?;
     runtime.block_on(async move {
         let listener = TcpListener::bind(&address).await?;
         println!("listening on {address}");

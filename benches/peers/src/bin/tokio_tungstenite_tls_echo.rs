@@ -39,9 +39,7 @@ fn main() -> std::io::Result<()> {
         .map_err(std::io::Error::other)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = TlsAcceptor::from(Arc::new(config));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?;
+    let runtime = rfc6455_bench_peers::current_thread_runtime()?;
     runtime.block_on(async move {
         let listener = TcpListener::bind(&address).await?;
         println!("listening on wss://{address}");
